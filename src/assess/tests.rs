@@ -1,0 +1,121 @@
+use super::*;
+use crate::config::Config;
+use crate::feed::{decode, Status};
+
+fn cfg() -> Config {
+    Config::quickstart()
+}
+
+fn quake(id: &str, mag: f64, lat: f64, lon: f64, sent: &str) -> Event {
+    let json = format!(
+        r#"{{"schema":"alert-feed/1","msg_id":"{id}-{sent}","event_id":"{id}","kind":"earthquake",
+        "msg_type":"alert","status":"actual","sender":{{"id":"cenc"}},"sent":"{sent}",
+        "quake":{{"origin_time":"2013-04-20T08:02:46+08:00","lat":{lat},"lon":{lon},"depth_km":13,
+        "magnitude":{mag},"place":"四川省雅安市芦山县"}}}}"#
+    );
+    decode(json.as_bytes(), 1 << 20).unwrap()
+}
+
+fn now() -> jiff::Timestamp {
+    "2013-04-20T00:05:00Z".parse().unwrap()
+}
+
+#[test]
+fn lushan_is_an_emergency_alert() {
+    let a = assess(&cfg(), &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    assert_eq!(a.class, Class::Emergency);
+    assert_eq!(a.action, Action::Alert);
+    assert!(a.push_wechat && a.live);
+    assert!(a.reason.contains("rules.quake[0]"), "{}", a.reason);
+    let d = a.distance_km.unwrap();
+    assert!((100.0..120.0).contains(&d));
+}
+
+#[test]
+fn far_small_quake_is_ignored_with_reason() {
+    let a = assess(&cfg(), &quake("e2", 4.5, 40.0, 80.0, "2013-04-20T08:04:10+08:00"), None, now());
+    assert_eq!(a.class, Class::Ignore);
+    assert_eq!(a.action, Action::None);
+    assert!(a.reason.contains("matches no quake rule"), "{}", a.reason);
+}
+
+#[test]
+fn revision_is_published_only_on_material_change() {
+    let c = cfg();
+    let first = assess(&c, &quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let small = assess(&c, &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:10:00+08:00"), Some(first.state.clone()), now());
+    assert_eq!(small.action, Action::None, "{}", small.reason);
+    let big = assess(&c, &quake("e1", 7.1, 30.3, 103.0, "2013-04-20T08:12:00+08:00"), Some(first.state.clone()), now());
+    assert_eq!(big.action, Action::Update);
+    assert!(big.reason.contains("magnitude 6.8 → 7.1"), "{}", big.reason);
+    assert!(!big.push_wechat, "an update of an emergency is not a second push");
+    let moved = assess(&c, &quake("e1", 6.8, 30.6, 103.0, "2013-04-20T08:13:00+08:00"), Some(first.state.clone()), now());
+    assert_eq!(moved.action, Action::Update);
+    assert!(moved.reason.contains("epicentre moved"));
+    let older = assess(&c, &quake("e1", 5.0, 30.3, 103.0, "2013-04-20T08:00:00+08:00"), Some(first.state), now());
+    assert_eq!(older.action, Action::None);
+    assert!(older.reason.contains("older"));
+}
+
+#[test]
+fn class_rising_to_emergency_may_push_again() {
+    let c = cfg();
+    let first = assess(&c, &quake("e3", 4.5, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    assert_eq!(first.class, Class::Routine);
+    let up = assess(&c, &quake("e3", 6.1, 30.3, 103.0, "2013-04-20T08:20:00+08:00"), Some(first.state), now());
+    assert_eq!(up.action, Action::Update);
+    assert!(up.push_wechat);
+}
+
+#[test]
+fn exercise_is_assessed_but_not_live() {
+    let mut ev = quake("e4", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00");
+    ev.status = Status::Exercise;
+    let a = assess(&cfg(), &ev, None, now());
+    assert_eq!(a.action, Action::Alert);
+    assert!(!a.live);
+    assert!(a.reason.contains("status exercise: dry-run only"), "{}", a.reason);
+}
+
+#[test]
+fn cancel_after_publication() {
+    let c = cfg();
+    let first = assess(&c, &quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let mut cancel = quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:30:00+08:00");
+    cancel.msg_type = MsgType::Cancel;
+    let a = assess(&c, &cancel, Some(first.state), now());
+    assert_eq!(a.action, Action::Cancel);
+    assert!(a.state.cancelled);
+    let again = assess(&c, &cancel, Some(a.state), now());
+    assert_eq!(again.action, Action::None);
+}
+
+fn weather(color: &str, adcodes: &str, polygon: &str) -> Event {
+    let json = format!(
+        r#"{{"schema":"alert-feed/1","msg_id":"w-{color}","event_id":"w1","kind":"weather",
+        "msg_type":"alert","status":"actual","sender":{{"id":"cma"}},"sent":"2013-04-20T08:04:10+08:00",
+        "weather":{{"type_name":"暴雨","color":"{color}","headline":"成都市气象台发布暴雨预警",
+        "description":"预计未来3小时","expires":"2013-04-20T20:00:00+08:00",
+        "area":{{"desc":"成都市","adcodes":[{adcodes}],"polygons":[{polygon}]}}}}}}"#
+    );
+    decode(json.as_bytes(), 1 << 20).unwrap()
+}
+
+#[test]
+fn weather_by_colour_and_area() {
+    let c = cfg();
+    let red = assess(&c, &weather("red", "\"510100\"", ""), None, now());
+    assert_eq!(red.class, Class::Emergency);
+    let blue = assess(&c, &weather("blue", "\"510000\"", ""), None, now());
+    assert_eq!(blue.class, Class::Routine);
+    let elsewhere = assess(&c, &weather("red", "\"500000\"", ""), None, now());
+    assert_eq!(elsewhere.class, Class::Ignore);
+    let poly = "[[103.5,30.2],[104.8,30.2],[104.8,31.2],[103.5,31.2],[103.5,30.2]]";
+    let by_polygon = assess(&c, &weather("orange", "", poly), None, now());
+    assert_eq!(by_polygon.class, Class::Emergency);
+    assert!(by_polygon.reason.contains("polygon"));
+    let late: jiff::Timestamp = "2013-04-21T00:00:00Z".parse().unwrap();
+    let expired = assess(&c, &weather("red", "\"510100\"", ""), None, late);
+    assert_eq!(expired.class, Class::Ignore);
+    assert!(expired.reason.contains("expired"));
+}

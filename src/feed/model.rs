@@ -1,0 +1,160 @@
+//! The event model shared by every stage after ingest.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One MQTT publish as it arrived.
+#[derive(Debug, Clone)]
+pub struct FeedMessage {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Earthquake,
+    Weather,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MsgType {
+    Alert,
+    Update,
+    Cancel,
+}
+
+/// `exercise` and `test` never reach a live channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Actual,
+    Exercise,
+    Test,
+}
+
+impl Status {
+    pub fn is_live(self) -> bool {
+        self == Status::Actual
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Actual => "actual",
+            Status::Exercise => "exercise",
+            Status::Test => "test",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    Automatic,
+    Reviewed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    Red,
+    Orange,
+    Yellow,
+    Blue,
+}
+
+impl Color {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "red" | "红" | "红色" => Some(Self::Red),
+            "orange" | "橙" | "橙色" => Some(Self::Orange),
+            "yellow" | "黄" | "黄色" => Some(Self::Yellow),
+            "blue" | "蓝" | "蓝色" => Some(Self::Blue),
+            _ => None,
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Red => "红色",
+            Self::Orange => "橙色",
+            Self::Yellow => "黄色",
+            Self::Blue => "蓝色",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Orange => "orange",
+            Self::Yellow => "yellow",
+            Self::Blue => "blue",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sender {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quake {
+    pub origin_time: Timestamp,
+    pub lat: f64,
+    pub lon: f64,
+    pub depth_km: f64,
+    pub magnitude: f64,
+    pub mag_type: Option<String>,
+    pub place: String,
+    pub review: Option<Review>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Area {
+    pub desc: String,
+    pub adcodes: Vec<String>,
+    /// Rings of (lon, lat), GeoJSON order.
+    pub polygons: Vec<Vec<(f64, f64)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weather {
+    pub type_name: String,
+    pub type_code: Option<String>,
+    pub color: Option<Color>,
+    pub headline: String,
+    pub description: String,
+    pub expires: Option<Timestamp>,
+    pub area: Area,
+}
+
+/// One revision of one event, whatever format it came in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The format it was decoded from (`alert-feed/1`, ...).
+    pub format: String,
+    pub msg_id: String,
+    pub event_id: String,
+    pub kind: Kind,
+    pub msg_type: MsgType,
+    pub status: Status,
+    pub sender: Sender,
+    pub sent: Timestamp,
+    pub quake: Option<Quake>,
+    pub weather: Option<Weather>,
+    pub aliases: Vec<String>,
+    pub revision: Option<u32>,
+    pub references: Vec<String>,
+    pub web: Option<String>,
+}
+
+impl Event {
+    /// Every id this event is known by: its own and its aliases.
+    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.event_id.as_str()).chain(self.aliases.iter().map(|s| s.as_str()))
+    }
+}

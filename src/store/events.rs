@@ -1,0 +1,74 @@
+//! What the store knows of each event: the facts last published, so a later revision can be
+//! judged as material or not, and every id it is known by (aliases across sources).
+
+use super::{ms, Result, StoreError};
+use crate::config::Class;
+use crate::feed::{Color, Kind};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventState {
+    pub event_key: String,
+    pub kind: Kind,
+    /// The class of the last assessment.
+    pub class: Class,
+    /// The class last published to the public (None: never published).
+    pub published_class: Option<Class>,
+    pub cancelled: bool,
+    /// The `sent` time of the newest message applied, to ignore older revisions.
+    pub last_sent_ms: i64,
+    pub magnitude: Option<f64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub color: Option<Color>,
+    pub expires_ms: Option<i64>,
+    /// The first alert published for this event; updates and cancels refer to it.
+    pub first_alert_id: Option<i64>,
+}
+
+/// The state of the event known by any of `ids`.
+pub fn find<'a>(c: &Connection, ids: impl IntoIterator<Item = &'a str>) -> Result<Option<EventState>> {
+    for id in ids {
+        let key: Option<String> = c
+            .query_row("SELECT event_key FROM event_ids WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        if let Some(key) = key {
+            return get(c, &key);
+        }
+    }
+    Ok(None)
+}
+
+pub fn get(c: &Connection, key: &str) -> Result<Option<EventState>> {
+    let json: Option<String> = c
+        .query_row("SELECT state FROM events WHERE event_key = ?1", [key], |r| r.get(0))
+        .optional()?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("event {key}: {e}"))))
+        .transpose()
+}
+
+pub fn put<'a>(
+    c: &Connection,
+    state: &EventState,
+    ids: impl IntoIterator<Item = &'a str>,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let kind = match state.kind {
+        Kind::Earthquake => "earthquake",
+        Kind::Weather => "weather",
+    };
+    c.execute(
+        "INSERT INTO events (event_key, kind, state, updated_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(event_key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
+        params![state.event_key, kind, json, ms(now)],
+    )?;
+    for id in ids {
+        c.execute(
+            "INSERT OR IGNORE INTO event_ids (id, event_key) VALUES (?1, ?2)",
+            params![id, state.event_key],
+        )?;
+    }
+    Ok(())
+}

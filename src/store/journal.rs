@@ -1,0 +1,114 @@
+//! The journal: every feed message that arrived, with its outcome.
+//!
+//! Deduplication is by content hash and by (sender, msg_id) — never by the MQTT duplicate flag
+//! or packet id, which say nothing across sessions.
+
+use super::{ms, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+pub fn content_hash(payload: &[u8]) -> String {
+    hex::encode(Sha256::digest(payload))
+}
+
+/// A journal entry about to be written.
+pub struct Entry<'a> {
+    pub received: jiff::Timestamp,
+    pub topic: &'a str,
+    pub hash: &'a str,
+    pub sender_id: Option<&'a str>,
+    pub msg_id: Option<&'a str>,
+    pub payload: &'a [u8],
+    pub accepted: bool,
+    pub reason: &'a str,
+    pub reject_label: Option<&'a str>,
+    pub event_key: Option<&'a str>,
+    pub class: Option<&'a str>,
+}
+
+/// The id of an earlier entry with the same content, or the same sender and msg_id.
+pub fn find_duplicate(
+    c: &Connection,
+    hash: &str,
+    sender_msg: Option<(&str, &str)>,
+) -> Result<Option<i64>> {
+    if let Some(id) = c
+        .query_row("SELECT id FROM journal WHERE content_hash = ?1", [hash], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(Some(id));
+    }
+    if let Some((sender, msg)) = sender_msg {
+        return Ok(c
+            .query_row(
+                "SELECT id FROM journal WHERE sender_id = ?1 AND msg_id = ?2",
+                [sender, msg],
+                |r| r.get(0),
+            )
+            .optional()?);
+    }
+    Ok(None)
+}
+
+pub fn note_duplicate(c: &Connection, id: i64) -> Result<()> {
+    c.execute("UPDATE journal SET duplicates = duplicates + 1 WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
+    c.execute(
+        "INSERT INTO journal (received_ms, topic, content_hash, sender_id, msg_id, size, payload,
+                              status, reason, reject_label, event_key, class)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            ms(e.received),
+            e.topic,
+            e.hash,
+            e.sender_id,
+            e.msg_id,
+            e.payload.len() as i64,
+            e.payload,
+            if e.accepted { "accepted" } else { "rejected" },
+            e.reason,
+            e.reject_label,
+            e.event_key,
+            e.class,
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn set_alert(c: &Connection, journal_id: i64, alert_id: i64) -> Result<()> {
+    c.execute("UPDATE journal SET alert_id = ?2 WHERE id = ?1", params![journal_id, alert_id])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub id: i64,
+    pub received_ms: i64,
+    pub topic: String,
+    pub reason: String,
+    pub label: String,
+}
+
+pub fn rejected_since(c: &Connection, since_ms: i64, limit: usize) -> Result<Vec<Rejected>> {
+    let mut st = c.prepare(
+        "SELECT id, received_ms, topic, reason, COALESCE(reject_label, '') FROM journal
+         WHERE status = 'rejected' AND received_ms >= ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![since_ms, limit as i64], |r| {
+        Ok(Rejected { id: r.get(0)?, received_ms: r.get(1)?, topic: r.get(2)?, reason: r.get(3)?, label: r.get(4)? })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// (accepted, rejected, duplicates seen) over the whole journal.
+pub fn counts(c: &Connection) -> Result<(i64, i64, i64)> {
+    Ok(c.query_row(
+        "SELECT COALESCE(SUM(status='accepted'),0), COALESCE(SUM(status='rejected'),0),
+                COALESCE(SUM(duplicates),0) FROM journal",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
+}

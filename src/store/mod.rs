@@ -1,0 +1,138 @@
+//! The store: journal, events, alerts, outbox (deliveries), quota ledger and audit, in SQLite.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`: a commit is on disk when it returns, which is the
+//! promise the MQTT ack and the outbox rest on. Functions take a `&Connection` so the pipeline
+//! can run them inside one transaction (a `Transaction` derefs to a `Connection`).
+//! Times are stored as Unix milliseconds.
+
+pub mod audit;
+pub mod events;
+pub mod journal;
+pub mod ledger;
+pub mod outbox;
+
+use rusqlite::Connection;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store: cannot create {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+    #[error("store: corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS journal (
+    id            INTEGER PRIMARY KEY,
+    received_ms   INTEGER NOT NULL,
+    topic         TEXT NOT NULL,
+    content_hash  TEXT NOT NULL UNIQUE,
+    sender_id     TEXT,
+    msg_id        TEXT,
+    size          INTEGER NOT NULL,
+    payload       BLOB NOT NULL,
+    status        TEXT NOT NULL,          -- accepted | rejected
+    reason        TEXT NOT NULL,          -- the decision, or why it was rejected
+    reject_label  TEXT,
+    event_key     TEXT,
+    class         TEXT,
+    alert_id      INTEGER,
+    duplicates    INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_msg ON journal(sender_id, msg_id) WHERE msg_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journal_received ON journal(received_ms);
+
+CREATE TABLE IF NOT EXISTS events (
+    event_key     TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    state         TEXT NOT NULL,          -- JSON of events::EventState
+    updated_ms    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_ids (
+    id            TEXT PRIMARY KEY,
+    event_key     TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alerts (
+    id            INTEGER PRIMARY KEY,
+    event_key     TEXT NOT NULL,
+    journal_id    INTEGER NOT NULL,
+    msg_id        TEXT NOT NULL,
+    action        TEXT NOT NULL,          -- alert | update | cancel
+    class         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    live          INTEGER NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    deadline_ms   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              TEXT PRIMARY KEY,     -- the delivery id, WeChat's clientmsgid (≤ 64 bytes)
+    alert_id        INTEGER NOT NULL,
+    channel         TEXT NOT NULL,
+    status          TEXT NOT NULL,        -- pending | delivered | failed | held | skipped | expired | dry_run
+    decision        TEXT NOT NULL,        -- why the gate decided what it did
+    text            TEXT NOT NULL,
+    dry_run         INTEGER NOT NULL,
+    override        INTEGER NOT NULL,
+    ledger_day      TEXT,                 -- the quota day this delivery counted against
+    deadline_ms     INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    platform_ref    TEXT,
+    last_error      TEXT,
+    request         TEXT,
+    created_ms      INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status);
+CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries(alert_id);
+
+CREATE TABLE IF NOT EXISTS ledger (
+    channel       TEXT NOT NULL,
+    day           TEXT NOT NULL,          -- local calendar day in the channel's time zone
+    used          INTEGER NOT NULL,
+    PRIMARY KEY (channel, day)
+);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id            INTEGER PRIMARY KEY,
+    at_ms         INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    channel       TEXT,
+    alert_id      INTEGER,
+    actor         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+"#;
+
+/// Opens (creating if needed) the store at `path` with the durability settings.
+pub fn open(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+pub fn ms(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+pub fn from_ms(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}

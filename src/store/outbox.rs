@@ -1,0 +1,224 @@
+//! Alerts and their per-channel delivery intents (the outbox).
+//!
+//! An alert and all its intents are inserted in the pipeline's transaction before any platform
+//! request is made; the deliverer then only moves intents forward (pending → delivered / failed /
+//! expired), so a crash at any point leaves either nothing or a complete, resumable record.
+
+use super::{ms, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub struct NewAlert<'a> {
+    pub event_key: &'a str,
+    pub journal_id: i64,
+    pub msg_id: &'a str,
+    pub action: &'a str,
+    pub class: &'a str,
+    pub reason: &'a str,
+    pub live: bool,
+    pub created: jiff::Timestamp,
+    pub deadline: jiff::Timestamp,
+}
+
+pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
+    c.execute(
+        "INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![a.event_key, a.journal_id, a.msg_id, a.action, a.class, a.reason, a.live, ms(a.created), ms(a.deadline)],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Delivered,
+    Failed,
+    Held,
+    Skipped,
+    Expired,
+    DryRun,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+            Status::Held => "held",
+            Status::Skipped => "skipped",
+            Status::Expired => "expired",
+            Status::DryRun => "dry_run",
+        }
+    }
+}
+
+pub struct NewDelivery<'a> {
+    pub id: &'a str,
+    pub alert_id: i64,
+    pub channel: &'a str,
+    pub status: Status,
+    pub decision: &'a str,
+    pub text: &'a str,
+    pub dry_run: bool,
+    pub override_: bool,
+    pub ledger_day: Option<&'a str>,
+    pub deadline: jiff::Timestamp,
+    pub now: jiff::Timestamp,
+}
+
+pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
+    c.execute(
+        "INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
+                                 ledger_day, deadline_ms, next_attempt_ms, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
+        params![
+            d.id,
+            d.alert_id,
+            d.channel,
+            d.status.as_str(),
+            d.decision,
+            d.text,
+            d.dry_run,
+            d.override_,
+            d.ledger_day,
+            ms(d.deadline),
+            ms(d.now)
+        ],
+    )?;
+    Ok(())
+}
+
+/// A delivery intent as the deliverer needs it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub alert_id: i64,
+    pub channel: String,
+    pub status: String,
+    pub decision: String,
+    pub text: String,
+    pub dry_run: bool,
+    pub override_: bool,
+    pub ledger_day: Option<String>,
+    pub deadline_ms: i64,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub platform_ref: Option<String>,
+    pub last_error: Option<String>,
+    pub request: Option<String>,
+    pub updated_ms: i64,
+}
+
+const COLS: &str = "id, alert_id, channel, status, decision, text, dry_run, override, ledger_day,
+                    deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, updated_ms";
+
+fn row(r: &Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        alert_id: r.get(1)?,
+        channel: r.get(2)?,
+        status: r.get(3)?,
+        decision: r.get(4)?,
+        text: r.get(5)?,
+        dry_run: r.get(6)?,
+        override_: r.get(7)?,
+        ledger_day: r.get(8)?,
+        deadline_ms: r.get(9)?,
+        attempts: r.get(10)?,
+        next_attempt_ms: r.get(11)?,
+        platform_ref: r.get(12)?,
+        last_error: r.get(13)?,
+        request: r.get(14)?,
+        updated_ms: r.get(15)?,
+    })
+}
+
+pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
+    Ok(c.query_row(&format!("SELECT {COLS} FROM deliveries WHERE id = ?1"), [id], row).optional()?)
+}
+
+/// Every intent not yet finished, oldest first (for resume on start).
+pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
+    let mut st = c.prepare(&format!("SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, id"))?;
+    let rows = st.query_map([], row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+pub fn for_alert(c: &Connection, alert_id: i64) -> Result<Vec<Delivery>> {
+    let mut st = c.prepare(&format!("SELECT {COLS} FROM deliveries WHERE alert_id = ?1 ORDER BY channel"))?;
+    let rows = st.query_map([alert_id], row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+pub fn by_status(c: &Connection, status: &str, limit: usize) -> Result<Vec<Delivery>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM deliveries WHERE status = ?1 ORDER BY updated_ms DESC LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![status, limit as i64], row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Records an attempt that will be retried.
+pub fn retry_later(c: &Connection, id: &str, error: &str, next: jiff::Timestamp, now: jiff::Timestamp) -> Result<()> {
+    c.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
+         WHERE id = ?1 AND status = 'pending'",
+        params![id, error, ms(next), ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Moves a pending intent to a final state. Returns false if it was no longer pending.
+pub fn finish(
+    c: &Connection,
+    id: &str,
+    status: Status,
+    platform_ref: Option<&str>,
+    error: Option<&str>,
+    request: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE deliveries SET status = ?2, platform_ref = COALESCE(?3, platform_ref),
+                last_error = COALESCE(?4, last_error), request = COALESCE(?5, request),
+                attempts = attempts + 1, updated_ms = ?6
+         WHERE id = ?1 AND status = 'pending'",
+        params![id, status.as_str(), platform_ref, error, request, ms(now)],
+    )?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub event_key: String,
+    pub msg_id: String,
+    pub action: String,
+    pub class: String,
+    pub reason: String,
+    pub live: bool,
+    pub created_ms: i64,
+    pub deadline_ms: i64,
+}
+
+pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
+    let mut st = c.prepare(
+        "SELECT id, event_key, msg_id, action, class, reason, live, created_ms, deadline_ms
+         FROM alerts ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = st.query_map([limit as i64], |r| {
+        Ok(AlertRow {
+            id: r.get(0)?,
+            event_key: r.get(1)?,
+            msg_id: r.get(2)?,
+            action: r.get(3)?,
+            class: r.get(4)?,
+            reason: r.get(5)?,
+            live: r.get(6)?,
+            created_ms: r.get(7)?,
+            deadline_ms: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
