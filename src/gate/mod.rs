@@ -1,1 +1,113 @@
-//! (in construction)
+//! Gate: for each channel, send now, hold, or skip — with the reason.
+//!
+//! The decision itself ([`decide`]) is a pure function of the assessment, the channel's ledger
+//! counts and its settings. The only state outside the store is the override flood guard
+//! ([`FloodGuard`], governor), which is seeded from the audit trail on start so a crash loop
+//! cannot reset it.
+
+pub mod flood;
+
+pub use flood::FloodGuard;
+
+use crate::assess::{Action, Assessment};
+use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Send now. `ledger_day` is the quota day the push counts against (WeChat).
+    Send { override_: bool, ledger_day: Option<String>, dry_run: bool, reason: String },
+    /// Not sent; an officer may release it (e.g. the flood guard held an override).
+    Hold { reason: String },
+    /// Not for this channel.
+    Skip { reason: String },
+}
+
+impl Decision {
+    pub fn reason(&self) -> &str {
+        match self {
+            Decision::Send { reason, .. } | Decision::Hold { reason } | Decision::Skip { reason } => reason,
+        }
+    }
+}
+
+/// What the gate needs to know of one channel right now.
+pub struct ChannelState<'a> {
+    pub name: &'a str,
+    pub cfg: &'a ChannelConfig,
+    /// The local calendar day in the channel's time zone (`YYYY-MM-DD`).
+    pub day: String,
+    pub used_today: u32,
+    pub used_month: u32,
+}
+
+/// Whether an emergency that finds the quota used may override now (the flood guard's answer
+/// is asked only when needed, so a routine alert never spends a guard cell).
+pub trait OverrideGuard {
+    fn allow(&mut self, channel: &str) -> bool;
+}
+
+pub fn decide(a: &Assessment, ch: &ChannelState, info_to_weibo: bool, guard: &mut dyn OverrideGuard) -> Decision {
+    let dry_run = ch.cfg.dry_run || !a.live;
+    let note = if a.live { "" } else { " (exercise/test: dry-run only)" };
+    let send = |override_: bool, ledger_day: Option<String>, reason: String| Decision::Send {
+        override_,
+        ledger_day,
+        dry_run,
+        reason: format!("{reason}{note}"),
+    };
+    let skip = |reason: &str| Decision::Skip { reason: reason.to_string() };
+    match ch.cfg.kind {
+        ChannelKind::Weibo => match (a.action, a.class) {
+            (Action::None, _) => skip("nothing to publish"),
+            (Action::Alert, Class::Info) if !info_to_weibo => skip("info: not posted (rules.info_to_weibo = false)"),
+            (Action::Alert, Class::Ignore) => skip("out of scope"),
+            (action, class) => send(false, None, format!("{} {}: Weibo posts at once", class.as_str(), action.as_str())),
+        },
+        ChannelKind::Wechat => {
+            let wants_push = match a.action {
+                Action::None => return skip("nothing to publish"),
+                Action::Cancel => return skip("cancellation: posted on Weibo; never a second WeChat push"),
+                Action::Update if !a.push_wechat => {
+                    return skip("update: corrections go to Weibo; a second WeChat push only if the class rises to emergency")
+                }
+                Action::Alert | Action::Update => a.class,
+            };
+            match wants_push {
+                Class::Info | Class::Ignore => return skip("info: not pushed on WeChat"),
+                Class::Routine if ch.cfg.routine == RoutinePolicy::Digest => {
+                    return skip("routine: waits for the day's digest (routine = \"digest\")")
+                }
+                _ => {}
+            }
+            if !a.live {
+                return send(false, None, format!("{}: would push", wants_push.as_str()));
+            }
+            let limit = ch.cfg.daily_limit.unwrap_or(1);
+            let day_full = ch.used_today >= limit;
+            let month_full = ch.cfg.monthly_limit.is_some_and(|m| ch.used_month >= m);
+            let used = if month_full {
+                format!("monthly quota used ({}/{} this month)", ch.used_month, ch.cfg.monthly_limit.unwrap_or(0))
+            } else {
+                format!("daily quota used ({}/{limit} on {})", ch.used_today, ch.day)
+            };
+            if !day_full && !month_full {
+                return send(
+                    false,
+                    Some(ch.day.clone()),
+                    format!("{}: the day's push ({}/{limit} on {})", wants_push.as_str(), ch.used_today + 1, ch.day),
+                );
+            }
+            if wants_push != Class::Emergency {
+                return skip(&used);
+            }
+            if guard.allow(ch.name) {
+                send(true, Some(ch.day.clone()), format!("emergency override: {used}"))
+            } else {
+                Decision::Hold { reason: format!("override flood guard: limit of overrides per hour reached; {used}") }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! The variables a template sees. Everything that came from a feed is sanitised here: control
+//! and invisible characters were removed at decode time; here `#` is neutralised (Weibo topics)
+//! and links are kept only when their host is on `compose.link_allowlist`.
+
+use crate::assess::{Action, Assessment};
+use crate::clock::beijing;
+use crate::config::Config;
+use crate::feed::{Event, Review};
+use minijinja::{context, Value};
+
+/// Beijing time as Chinese quick reports write it: `4月20日8时2分`.
+pub fn zh_time(t: jiff::Timestamp) -> String {
+    let z = t.to_zoned(beijing());
+    format!("{}月{}日{}时{}分", z.month(), z.day(), z.hour(), z.minute())
+}
+
+/// `2013年4月20日8时2分` for pages that may be read years later.
+pub fn zh_time_full(t: jiff::Timestamp) -> String {
+    let z = t.to_zoned(beijing());
+    format!("{}年{}", z.year(), zh_time(t))
+}
+
+fn text(s: &str) -> String {
+    s.replace('#', "＃")
+}
+
+fn coord(v: f64, pos: &str, neg: &str) -> String {
+    format!("{}{:.2}度", if v >= 0.0 { pos } else { neg }, v.abs())
+}
+
+/// The event's `web` link if its host is allowlisted.
+pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
+    let url = url?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#', ':']).next()?.to_ascii_lowercase();
+    cfg.compose
+        .link_allowlist
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&host))
+        .then(|| url.to_string())
+}
+
+pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
+    let j = &cfg.jurisdiction;
+    let source = ev.sender.name.clone().unwrap_or_else(|| ev.sender.id.clone());
+    // "中国地震台网中心" reads as "中国地震台网" before 正式测定 in official texts.
+    let source_short = source.trim_end_matches("中心").to_string();
+    let quake = ev.quake.as_ref().map(|q| {
+        context! {
+            time => zh_time(q.origin_time),
+            time_full => zh_time_full(q.origin_time),
+            place => text(&q.place),
+            magnitude => format!("{:.1}", q.magnitude),
+            mag_type => q.mag_type.clone(),
+            depth => format!("{:.0}", q.depth_km),
+            lat => format!("{:.2}", q.lat),
+            lon => format!("{:.2}", q.lon),
+            lat_text => coord(q.lat, "北纬", "南纬"),
+            lon_text => coord(q.lon, "东经", "西经"),
+            distance => a.distance_km.map(|d| format!("{d:.0}")).unwrap_or_default(),
+            review => match q.review {
+                Some(Review::Reviewed) => "正式测定",
+                Some(Review::Automatic) => "自动测定",
+                None => "测定",
+            },
+        }
+    });
+    let weather = ev.weather.as_ref().map(|w| {
+        context! {
+            type_name => text(&w.type_name),
+            type_code => w.type_code.clone(),
+            color => w.color.map(|c| c.zh()).unwrap_or(""),
+            headline => text(&w.headline),
+            description => text(&w.description),
+            area => text(&w.area.desc),
+            expires => w.expires.map(zh_time),
+        }
+    });
+    let previous = a.previous.as_ref().filter(|_| a.action == Action::Update).map(|p| {
+        context! { magnitude => p.magnitude.map(|m| format!("{m:.1}")), class => p.published_class.map(|c| c.as_str()) }
+    });
+    context! {
+        action => a.action.as_str(),
+        class => a.class.as_str(),
+        kind => if ev.quake.is_some() || ev.kind == crate::feed::Kind::Earthquake { "quake" } else { "weather" },
+        event_id => ev.event_id.clone(),
+        city => text(&j.name),
+        office => text(j.office.as_deref().unwrap_or(&j.name)),
+        source => text(&source),
+        source_short => text(&source_short),
+        quake => quake,
+        weather => weather,
+        previous => previous,
+        link => link.map(str::to_string),
+        web => allowed_link(cfg, ev.web.as_deref()),
+        reason => a.reason.clone(),
+    }
+}

@@ -1,0 +1,104 @@
+use super::*;
+use crate::assess::assess;
+use crate::config::Config;
+use crate::feed::decode;
+
+const LUSHAN: &str = include_str!("../../alerts/samples/lushan-2013.json");
+const LINK: &str = "https://www.example.gov.cn/alerts";
+
+fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<String, ComposeError> {
+    let cfg = Config::quickstart();
+    let ev = decode(sample.as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    let kind = if ev.quake.is_some() { "quake" } else { "weather" };
+    let ctx = context::build(&cfg, &ev, &a, link);
+    Composer::builtin().compose(kind, channel, &ctx, 140, link)
+}
+
+#[test]
+fn lushan_wechat_text_has_the_facts() {
+    let t = compose(LUSHAN, ChannelKind::Wechat, None).unwrap();
+    assert!(t.starts_with("【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"), "{t}");
+    for fact in ["7.0级地震", "震源深度13千米", "成都市约", "北纬30.30度", "东经103.00度", "成都市应急管理局", "余震"] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+}
+
+#[test]
+fn lushan_weibo_fits_140_with_link_and_keeps_facts() {
+    let t = compose(LUSHAN, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(fit::char_count(&t) <= 140, "{} chars: {t}", fit::char_count(&t));
+    assert!(t.contains(LINK));
+    for fact in ["4月20日8时2分", "四川省雅安市芦山县", "7.0级", "13千米", "成都市约1"] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+    assert!(!t.contains('#'));
+}
+
+#[test]
+fn a_very_long_place_shortens_prose_then_fails_rather_than_cutting_facts() {
+    let long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(10));
+    let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(t.contains(&"很长的地名".repeat(10)));
+    assert!(fit::char_count(&t) <= 140);
+    let too_long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(30));
+    let e = compose(&too_long, ChannelKind::Weibo, Some(LINK)).unwrap_err();
+    assert!(matches!(e, ComposeError::TooLong { .. }), "{e}");
+}
+
+#[test]
+fn weather_and_cancel_templates_render() {
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let t = compose(red, ChannelKind::Wechat, None).unwrap();
+    assert!(t.starts_with("【暴雨红色预警】成都市气象台发布暴雨红色预警信号"), "{t}");
+    assert!(t.contains("有效期至7月1日18时0分"), "{t}");
+    let w = compose(red, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(fit::char_count(&w) <= 140 && w.contains(LINK), "{w}");
+}
+
+#[test]
+fn feed_hashes_cannot_make_a_topic() {
+    let tricky = LUSHAN.replace("四川省雅安市芦山县", "#芦山#");
+    let t = compose(&tricky, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(!t.contains('#'), "{t}");
+}
+
+#[test]
+fn strict_undefined_is_an_error_with_line() {
+    let mut env = base_env();
+    env.add_template("x.j2", "ok\n{{ nope }}").unwrap();
+    let c = Composer { env };
+    let e = c.render("x.j2", &minijinja::context! {}, 0).unwrap_err().to_string();
+    assert!(e.contains("x.j2") && e.contains("line 2") && e.contains("undefined"), "{e}");
+}
+
+#[test]
+fn fuel_stops_runaway_templates() {
+    let mut env = base_env();
+    env.add_template("loop.j2", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}").unwrap();
+    let c = Composer { env };
+    let e = c.render("loop.j2", &minijinja::context! {}, 0).unwrap_err().to_string();
+    assert!(e.contains("fuel"), "{e}");
+}
+
+#[test]
+fn web_links_only_from_allowlist() {
+    let cfg = Config::quickstart();
+    assert_eq!(
+        context::allowed_link(&cfg, Some("https://www.example.gov.cn/a/1")),
+        Some("https://www.example.gov.cn/a/1".into())
+    );
+    assert_eq!(context::allowed_link(&cfg, Some("https://evil.example.com/x")), None);
+    assert_eq!(context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")), None);
+    assert_eq!(context::allowed_link(&cfg, Some("javascript:alert(1)")), None);
+}
+
+#[test]
+#[ignore = "prints the texts for a human to read"]
+fn show() {
+    for s in [LUSHAN, include_str!("../../alerts/samples/rainstorm-red.json")] {
+        println!("{}\n---", compose(s, ChannelKind::Wechat, None).unwrap());
+        let w = compose(s, ChannelKind::Weibo, Some(LINK)).unwrap();
+        println!("{w} ({} chars)\n===", fit::char_count(&w));
+    }
+}
