@@ -13,7 +13,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {msg}")]
     Parse { path: PathBuf, msg: String },
     #[error("{path}: {problems}")]
@@ -92,7 +95,9 @@ pub struct Jurisdiction {
     pub office: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     Emergency,
@@ -272,7 +277,11 @@ fn d_store_path() -> PathBuf {
     PathBuf::from("/var/lib/alertd/alertd.db")
 }
 fn d_quake_rules() -> Vec<QuakeRule> {
-    let r = |class, min_magnitude, max_distance_km| QuakeRule { class, min_magnitude, max_distance_km };
+    let r = |class, min_magnitude, max_distance_km| QuakeRule {
+        class,
+        min_magnitude,
+        max_distance_km,
+    };
     vec![
         r(Class::Emergency, 6.0, 500.0),
         r(Class::Emergency, 5.0, 200.0),
@@ -333,7 +342,9 @@ impl Default for MqttConfig {
 }
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: d_store_path() }
+        Self {
+            path: d_store_path(),
+        }
     }
 }
 impl Default for Rules {
@@ -343,12 +354,17 @@ impl Default for Rules {
 }
 impl Default for WeatherRules {
     fn default() -> Self {
-        Self { emergency_colors: d_emergency_colors(), routine_colors: d_routine_colors() }
+        Self {
+            emergency_colors: d_emergency_colors(),
+            routine_colors: d_routine_colors(),
+        }
     }
 }
 impl Default for OverrideConfig {
     fn default() -> Self {
-        Self { max_per_hour: d_max_per_hour() }
+        Self {
+            max_per_hour: d_max_per_hour(),
+        }
     }
 }
 impl Default for ComposeConfig {
@@ -402,13 +418,16 @@ link_allowlist = ["www.example.gov.cn"]
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     pub fn quickstart() -> Config {
-        Self::parse(QUICKSTART, Path::new("<built-in quickstart>")).expect("quickstart config is valid")
+        Self::parse(QUICKSTART, Path::new("<built-in quickstart>"))
+            .expect("quickstart config is valid")
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -418,7 +437,10 @@ impl Config {
         })?;
         let problems = cfg.problems();
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid { path: path.to_path_buf(), problems: problems.join("; ") });
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: problems.join("; "),
+            });
         }
         Ok(cfg)
     }
@@ -431,7 +453,10 @@ impl Config {
             p.push(format!("jurisdiction.lat: {} is outside [-90, 90]", j.lat));
         }
         if !(-180.0..=180.0).contains(&j.lon) {
-            p.push(format!("jurisdiction.lon: {} is outside [-180, 180]", j.lon));
+            p.push(format!(
+                "jurisdiction.lon: {} is outside [-180, 180]",
+                j.lon
+            ));
         }
         if self.mqtt.topics.is_empty() {
             p.push("mqtt.topics: at least one topic is needed".into());
@@ -440,23 +465,36 @@ impl Config {
             && !self.mqtt.url.starts_with("mqtt://")
             && !self.mqtt.url.starts_with("mqtts://")
         {
-            p.push(format!("mqtt.url: {:?} must start with mqtt:// or mqtts://, or be \"embedded\"", self.mqtt.url));
+            p.push(format!(
+                "mqtt.url: {:?} must start with mqtt:// or mqtts://, or be \"embedded\"",
+                self.mqtt.url
+            ));
         }
         if self.mqtt.password.is_some() && self.mqtt.password_file.is_some() {
             p.push("mqtt.password and mqtt.password_file: give one, not both".into());
         }
         for (i, r) in self.rules.quake.iter().enumerate() {
             if r.max_distance_km < 0.0 {
-                p.push(format!("rules.quake[{i}].max_distance_km: must not be negative"));
+                p.push(format!(
+                    "rules.quake[{i}].max_distance_km: must not be negative"
+                ));
             }
         }
         for (key, list) in [
-            ("rules.weather.emergency_colors", &self.rules.weather.emergency_colors),
-            ("rules.weather.routine_colors", &self.rules.weather.routine_colors),
+            (
+                "rules.weather.emergency_colors",
+                &self.rules.weather.emergency_colors,
+            ),
+            (
+                "rules.weather.routine_colors",
+                &self.rules.weather.routine_colors,
+            ),
         ] {
             for c in list {
                 if crate::feed::Color::parse(c).is_none() {
-                    p.push(format!("{key}: unknown colour {c:?} (red, orange, yellow, blue)"));
+                    p.push(format!(
+                        "{key}: unknown colour {c:?} (red, orange, yellow, blue)"
+                    ));
                 }
             }
         }
@@ -465,8 +503,14 @@ impl Config {
             if jiff::tz::TimeZone::get(&c.timezone).is_err() {
                 p.push(format!("{at}.timezone: unknown time zone {:?}", c.timezone));
             }
-            if name.len() > 16 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                p.push(format!("{at}: channel names are ASCII letters, digits and _ (≤ 16)"));
+            if name.len() > 16
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
+                p.push(format!(
+                    "{at}: channel names are ASCII letters, digits and _ (≤ 16)"
+                ));
             }
             match c.kind {
                 ChannelKind::Wechat => {
@@ -476,7 +520,14 @@ impl Config {
                     secret_problem(&mut p, &at, "secret", &c.secret, &c.secret_file, c.dry_run);
                 }
                 ChannelKind::Weibo => {
-                    secret_problem(&mut p, &at, "access_token", &c.access_token, &c.access_token_file, c.dry_run);
+                    secret_problem(
+                        &mut p,
+                        &at,
+                        "access_token",
+                        &c.access_token,
+                        &c.access_token_file,
+                        c.dry_run,
+                    );
                     if c.link.is_none() {
                         p.push(format!("{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"));
                     }
@@ -496,9 +547,13 @@ fn secret_problem(
     dry_run: bool,
 ) {
     if inline.is_some() && file.is_some() {
-        p.push(format!("{at}.{key} and {at}.{key}_file: give one, not both"));
+        p.push(format!(
+            "{at}.{key} and {at}.{key}_file: give one, not both"
+        ));
     } else if inline.is_none() && file.is_none() && !dry_run && credential_path(at, key).is_none() {
-        p.push(format!("{at}.{key}: required (inline, {key}_file, or a systemd credential)"));
+        p.push(format!(
+            "{at}.{key}: required (inline, {key}_file, or a systemd credential)"
+        ));
     }
 }
 
@@ -555,9 +610,12 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_line() {
-        let e = Config::parse("[jurisdiction]\nname='x'\nlat=1\nlon=2\nlattitude=3\n", Path::new("a.toml"))
-            .unwrap_err()
-            .to_string();
+        let e = Config::parse(
+            "[jurisdiction]\nname='x'\nlat=1\nlon=2\nlattitude=3\n",
+            Path::new("a.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 5") && e.contains("lattitude"), "{e}");
     }
 

@@ -1,1 +1,258 @@
-//! (in construction)
+//! `alertd run`: wires the stages together and shuts them down in order.
+//!
+//! ```text
+//! mqtt task ──Received──▶ pipeline thread ──delivery ids──▶ deliverer tasks ──▶ platforms
+//!     ▲                        │ commit, then ack
+//!     └────────── acks ────────┘
+//! ```
+//!
+//! The pipeline runs on its own OS thread because its work is a synchronous SQLite transaction
+//! ending in an fsync; keeping that off the async runtime keeps platform requests flowing while
+//! the disk works. Shutdown (SIGTERM) stops taking messages, lets the pipeline commit and ack
+//! what it holds, gives in-flight deliveries a grace period, and leaves the rest pending in the
+//! store, where the next start resumes them. Nothing is lost at any step.
+
+use crate::clock::SharedClock;
+use crate::compose::Composer;
+use crate::config::{resolve_secret, Config};
+use crate::deliver::{channels, retry::RetryPolicy, ChannelSlot, Deliverer};
+use crate::feed::mqtt::{self, Received};
+use crate::pipeline::{Outcome, Pipeline};
+use crate::store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+    #[error(transparent)]
+    Mqtt(#[from] mqtt::MqttError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Largest group commit; more waiting messages are taken in the next batch.
+const MAX_BATCH: usize = 256;
+
+pub struct Running {
+    shutdown: watch::Sender<bool>,
+    mqtt_url: String,
+    connected: watch::Receiver<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pipeline: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// The broker alertd is connected to (for the embedded one, the port it picked).
+    pub fn mqtt_url(&self) -> &str {
+        &self.mqtt_url
+    }
+
+    /// Resolves once the broker accepted the connection.
+    pub async fn connected(&self) {
+        let mut c = self.connected.clone();
+        let _ = c.wait_for(|v| *v).await;
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Waits until every part has stopped.
+    pub async fn wait(mut self) {
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(p) = self.pipeline.take() {
+            let _ = tokio::task::spawn_blocking(move || p.join()).await;
+        }
+    }
+}
+
+/// Starts the daemon. Returns once everything is running (not necessarily connected).
+pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonError> {
+    let cfg = Arc::new(cfg);
+    let composer = Composer::load(cfg.compose.alerts_dir.as_deref())?;
+    let pipeline = Pipeline::new(
+        store::open(&cfg.store.path)?,
+        cfg.clone(),
+        composer,
+        clock.clone(),
+    )?;
+    info!(store = %cfg.store.path.display(), "store open");
+
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("alertd/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| DaemonError::Setup(format!("http client: {e}")))?;
+    let mut slots = HashMap::new();
+    for (name, ch) in &cfg.channels {
+        let client = channels::build(name, ch, http.clone()).map_err(DaemonError::Setup)?;
+        slots.insert(
+            name.clone(),
+            ChannelSlot {
+                client,
+                timeout: Duration::from_secs(ch.request_timeout_secs.max(1)),
+            },
+        );
+        info!(channel = %name, kind = ?ch.kind, dry_run = ch.dry_run, "channel ready");
+    }
+    let policy = RetryPolicy {
+        initial: Duration::from_millis(cfg.deliver.retry_initial_ms.max(1)),
+        max: Duration::from_secs(cfg.deliver.retry_max_secs.max(1)),
+    };
+    let deliverer = Arc::new(Deliverer::new(
+        store::open(&cfg.store.path)?,
+        slots,
+        clock.clone(),
+        policy,
+    ));
+
+    let mqtt_url = if cfg.mqtt.url == "embedded" {
+        embedded_broker(cfg.mqtt.embedded_port)?
+    } else {
+        cfg.mqtt.url.clone()
+    };
+    let password = if cfg.mqtt.password.is_some() || cfg.mqtt.password_file.is_some() {
+        let p = resolve_secret(
+            "mqtt",
+            "password",
+            &cfg.mqtt.password,
+            &cfg.mqtt.password_file,
+        )
+        .map_err(DaemonError::Setup)?;
+        Some(p.expose().to_string())
+    } else {
+        None
+    };
+    let opts = mqtt::options(&cfg.mqtt, &mqtt_url, password)?;
+    let (client, eventloop) = rumqttc::AsyncClient::new(opts, 4096);
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (connected_tx, connected_rx) = watch::channel(false);
+    let (done_tx, done_rx) = watch::channel(false);
+    let (in_tx, in_rx) = mpsc::channel::<Received>(1024);
+    let (deliver_tx, deliver_rx) = mpsc::unbounded_channel::<String>();
+
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(
+        deliverer.run(deliver_rx, Duration::from_secs(5)),
+    ));
+    tasks.push(tokio::spawn(mqtt::run(
+        client.clone(),
+        eventloop,
+        cfg.mqtt.topics.clone(),
+        in_tx,
+        clock.clone(),
+        Duration::from_secs(cfg.mqtt.reconnect_max_secs.max(1)),
+        connected_tx,
+        shutdown_rx.clone(),
+        done_rx,
+    )));
+    let handle = tokio::runtime::Handle::current();
+    let pipeline = std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            pipeline_loop(
+                pipeline,
+                in_rx,
+                client,
+                deliver_tx,
+                done_tx,
+                shutdown_rx,
+                handle,
+            )
+        })
+        .map_err(|e| DaemonError::Setup(format!("pipeline thread: {e}")))?;
+    info!(broker = %mqtt_url, topics = ?cfg.mqtt.topics, "alertd running");
+    Ok(Running {
+        shutdown: shutdown_tx,
+        mqtt_url,
+        connected: connected_rx,
+        tasks,
+        pipeline: Some(pipeline),
+    })
+}
+
+#[cfg(feature = "embedded-broker")]
+fn embedded_broker(port: u16) -> Result<String, DaemonError> {
+    let addr = crate::embedded::start(port)
+        .map_err(|e| DaemonError::Setup(format!("embedded broker: {e}")))?;
+    if addr.port() != port {
+        warn!(
+            wanted = port,
+            port = addr.port(),
+            "port taken (another broker?); the embedded broker uses another"
+        );
+    }
+    info!("embedded MQTT broker listening on {addr} (publish feeds there)");
+    Ok(format!("mqtt://{addr}"))
+}
+
+#[cfg(not(feature = "embedded-broker"))]
+fn embedded_broker(_port: u16) -> Result<String, DaemonError> {
+    Err(DaemonError::Setup(
+        "mqtt.url = \"embedded\" needs the embedded-broker feature".into(),
+    ))
+}
+
+fn pipeline_loop(
+    mut pipeline: Pipeline,
+    mut rx: mpsc::Receiver<Received>,
+    client: rumqttc::AsyncClient,
+    deliver: mpsc::UnboundedSender<String>,
+    done: watch::Sender<bool>,
+    shutdown: watch::Receiver<bool>,
+    rt: tokio::runtime::Handle,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let msgs: Vec<_> = batch.iter().map(|r| r.msg.clone()).collect();
+        let mut wait = Duration::from_millis(50);
+        let outcomes = loop {
+            match pipeline.process_batch(&msgs) {
+                Ok(o) => break Some(o),
+                Err(e) => {
+                    // Not committed, so not acked: the broker keeps the messages. Keep trying;
+                    // a full disk that frees up lets us continue where we stopped.
+                    metrics::counter!("alertd_store_errors_total").increment(1);
+                    error!(error = %e, messages = msgs.len(), "cannot commit to the store; not acking, retrying");
+                    if *shutdown.borrow() {
+                        break None;
+                    }
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let Some(outcomes) = outcomes else { break };
+        for r in &batch {
+            if client.try_ack(&r.publish).is_err() {
+                let _ = rt.block_on(client.ack(&r.publish));
+            }
+        }
+        for o in outcomes {
+            if let Outcome::Accepted { deliveries, .. } = o {
+                for id in deliveries {
+                    let _ = deliver.send(id);
+                }
+            }
+        }
+    }
+    info!("pipeline stopped");
+    let _ = done.send(true);
+}

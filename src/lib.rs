@@ -14,16 +14,18 @@
 //! in one commit" true.
 
 pub mod assess;
+pub mod check;
 pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod daemon;
+pub mod deliver;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
-pub mod deliver;
 pub mod feed;
 pub mod gate;
 pub mod pipeline;
 pub mod render;
 pub mod secret;
+pub mod status;
 pub mod store;

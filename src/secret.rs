@@ -82,11 +82,17 @@ mod tests {
 
     #[test]
     fn redacts_values_and_params() {
-        assert_eq!(redact("token abcdef123 leaked", &["abcdef123"]), "token *** leaked");
+        assert_eq!(
+            redact("token abcdef123 leaked", &["abcdef123"]),
+            "token *** leaked"
+        );
         assert_eq!(
             redact_params("http://x/cgi-bin/a?access_token=ABC.def-1&x=1 failed"),
             "http://x/cgi-bin/a?access_token=***&x=1 failed"
         );
-        assert_eq!(redact_params("status=hi&access_token=zzz"), "status=hi&access_token=***");
+        assert_eq!(
+            redact_params("status=hi&access_token=zzz"),
+            "status=hi&access_token=***"
+        );
     }
 }

@@ -52,7 +52,12 @@ pub struct Assessment {
     pub state: EventState,
 }
 
-pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Timestamp) -> Assessment {
+pub fn assess(
+    cfg: &Config,
+    ev: &Event,
+    prior: Option<EventState>,
+    now: jiff::Timestamp,
+) -> Assessment {
     let c = match (&ev.quake, &ev.weather) {
         (Some(q), _) => rules::quake(cfg, q),
         (None, Some(w)) => rules::weather(cfg, w, now),
@@ -83,7 +88,11 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         expires_ms: ev.weather.as_ref().and_then(|w| w.expires).map(ms),
         first_alert_id,
     };
-    let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
+    let mk = |state: EventState,
+              action: Action,
+              reason: String,
+              push: bool,
+              previous: Option<EventState>| {
         let mut state = state;
         if action != Action::None {
             state.published_class = Some(c.class);
@@ -95,7 +104,11 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
             event_key: state.event_key.clone(),
             class: c.class,
             action,
-            reason: if live { reason } else { format!("{reason} [status {}: dry-run only]", ev.status.as_str()) },
+            reason: if live {
+                reason
+            } else {
+                format!("{reason} [status {}: dry-run only]", ev.status.as_str())
+            },
             distance_km: c.distance_km,
             live,
             push_wechat: push,
@@ -107,7 +120,13 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     let Some(prev) = prior else {
         let state = fresh_state(ev.event_id.clone(), None);
         if ev.msg_type == MsgType::Cancel {
-            return mk(state, Action::None, "cancellation of an event never published".into(), false, None);
+            return mk(
+                state,
+                Action::None,
+                "cancellation of an event never published".into(),
+                false,
+                None,
+            );
         }
         if publishable(c.class) {
             return mk(state, Action::Alert, c.reason, true, None);
@@ -119,10 +138,22 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     if ms(ev.sent) < prev.last_sent_ms {
         let mut s = prev.clone();
         s.class = prev.class;
-        return mk(s, Action::None, "older than a revision already applied".into(), false, Some(prev));
+        return mk(
+            s,
+            Action::None,
+            "older than a revision already applied".into(),
+            false,
+            Some(prev),
+        );
     }
     if prev.cancelled {
-        return mk(prev.clone(), Action::None, "event already cancelled".into(), false, Some(prev));
+        return mk(
+            prev.clone(),
+            Action::None,
+            "event already cancelled".into(),
+            false,
+            Some(prev),
+        );
     }
     let Some(published) = prev.published_class else {
         // Never published: judge it as if new (the class may have risen).
@@ -130,10 +161,22 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         if ev.msg_type == MsgType::Cancel {
             let mut s = state;
             s.cancelled = true;
-            return mk(s, Action::None, "cancellation of an event never published".into(), false, Some(prev));
+            return mk(
+                s,
+                Action::None,
+                "cancellation of an event never published".into(),
+                false,
+                Some(prev),
+            );
         }
         if publishable(c.class) {
-            return mk(state, Action::Alert, format!("now {}: {}", c.class.as_str(), c.reason), true, Some(prev));
+            return mk(
+                state,
+                Action::Alert,
+                format!("now {}: {}", c.class.as_str(), c.reason),
+                true,
+                Some(prev),
+            );
         }
         return mk(state, Action::None, c.reason, false, Some(prev));
     };
@@ -141,23 +184,47 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     if ev.msg_type == MsgType::Cancel {
         let mut s = prev.clone();
         s.last_sent_ms = ms(ev.sent);
-        return mk(s, Action::Cancel, "cancelled by the provider".into(), false, Some(prev));
+        return mk(
+            s,
+            Action::Cancel,
+            "cancelled by the provider".into(),
+            false,
+            Some(prev),
+        );
     }
 
     let changes = material_changes(cfg, &prev, ev, c.class);
     if changes.is_empty() {
         let mut s = prev.clone();
         s.last_sent_ms = ms(ev.sent);
-        return mk(s, Action::None, "revision without material change".into(), false, Some(prev));
+        return mk(
+            s,
+            Action::None,
+            "revision without material change".into(),
+            false,
+            Some(prev),
+        );
     }
     let mut s = fresh_state(key, prev.first_alert_id);
     s.published_class = prev.published_class;
     let rises_to_emergency = c.class == Class::Emergency && published != Class::Emergency;
     if c.class == Class::Ignore && published != Class::Ignore && ev.kind == Kind::Weather {
         // A warning that no longer concerns us is, for the public, over.
-        return mk(s, Action::Cancel, format!("no longer in scope: {}", c.reason), false, Some(prev));
+        return mk(
+            s,
+            Action::Cancel,
+            format!("no longer in scope: {}", c.reason),
+            false,
+            Some(prev),
+        );
     }
-    mk(s, Action::Update, format!("{}; {}", changes.join(", "), c.reason), rises_to_emergency, Some(prev))
+    mk(
+        s,
+        Action::Update,
+        format!("{}; {}", changes.join(", "), c.reason),
+        rises_to_emergency,
+        Some(prev),
+    )
 }
 
 /// What changed that the public should know (DESIGN.md: class, magnitude ±0.3, epicentre

@@ -33,14 +33,21 @@ pub fn quake(cfg: &Config, q: &Quake) -> Classified {
     }
     Classified {
         class: Class::Ignore,
-        reason: format!("M{:.1} at {:.0} km from {} matches no quake rule", q.magnitude, d, j.name),
+        reason: format!(
+            "M{:.1} at {:.0} km from {} matches no quake rule",
+            q.magnitude, d, j.name
+        ),
         distance_km: Some(d),
     }
 }
 
 pub fn weather(cfg: &Config, w: &Weather, now: jiff::Timestamp) -> Classified {
     let j = &cfg.jurisdiction;
-    let d = |class, reason| Classified { class, reason, distance_km: None };
+    let d = |class, reason| Classified {
+        class,
+        reason,
+        distance_km: None,
+    };
     if let Some(exp) = w.expires.filter(|e| *e <= now) {
         return d(Class::Ignore, format!("warning expired at {exp}"));
     }
@@ -49,24 +56,40 @@ pub fn weather(cfg: &Config, w: &Weather, now: jiff::Timestamp) -> Classified {
         .adcodes
         .iter()
         .find(|a| j.adcodes.iter().any(|mine| geo::adcodes_overlap(a, mine)));
-    let by_polygon = w.area.polygons.iter().any(|ring| geo::point_in_ring(j.lat, j.lon, ring));
+    let by_polygon = w
+        .area
+        .polygons
+        .iter()
+        .any(|ring| geo::point_in_ring(j.lat, j.lon, ring));
     let where_ = match (by_code, by_polygon) {
         (Some(code), _) => format!("area code {code} covers {}", j.name),
         (None, true) => format!("warning polygon contains {}", j.name),
         (None, false) => {
-            return d(Class::Ignore, format!("warning area \"{}\" does not cover {}", w.area.desc, j.name))
+            return d(
+                Class::Ignore,
+                format!("warning area \"{}\" does not cover {}", w.area.desc, j.name),
+            )
         }
     };
     let listed = |list: &[String], c: Color| list.iter().any(|s| Color::parse(s) == Some(c));
     let (class, why) = match w.color {
-        Some(c) if listed(&cfg.rules.weather.emergency_colors, c) => {
-            (Class::Emergency, format!("{} is in rules.weather.emergency_colors", c.as_str()))
-        }
-        Some(c) if listed(&cfg.rules.weather.routine_colors, c) => {
-            (Class::Routine, format!("{} is in rules.weather.routine_colors", c.as_str()))
-        }
+        Some(c) if listed(&cfg.rules.weather.emergency_colors, c) => (
+            Class::Emergency,
+            format!("{} is in rules.weather.emergency_colors", c.as_str()),
+        ),
+        Some(c) if listed(&cfg.rules.weather.routine_colors, c) => (
+            Class::Routine,
+            format!("{} is in rules.weather.routine_colors", c.as_str()),
+        ),
         Some(c) => (Class::Info, format!("{} is in no colour list", c.as_str())),
         None => (Class::Info, "no signal colour".to_string()),
     };
-    d(class, format!("{}{}: {why}; {where_}", w.type_name, w.color.map(|c| c.zh()).unwrap_or("")))
+    d(
+        class,
+        format!(
+            "{}{}: {why}; {where_}",
+            w.type_name,
+            w.color.map(|c| c.zh()).unwrap_or("")
+        ),
+    )
 }

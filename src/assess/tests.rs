@@ -22,7 +22,12 @@ fn now() -> jiff::Timestamp {
 
 #[test]
 fn lushan_is_an_emergency_alert() {
-    let a = assess(&cfg(), &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let a = assess(
+        &cfg(),
+        &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        None,
+        now(),
+    );
     assert_eq!(a.class, Class::Emergency);
     assert_eq!(a.action, Action::Alert);
     assert!(a.push_wechat && a.live);
@@ -33,7 +38,12 @@ fn lushan_is_an_emergency_alert() {
 
 #[test]
 fn far_small_quake_is_ignored_with_reason() {
-    let a = assess(&cfg(), &quake("e2", 4.5, 40.0, 80.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let a = assess(
+        &cfg(),
+        &quake("e2", 4.5, 40.0, 80.0, "2013-04-20T08:04:10+08:00"),
+        None,
+        now(),
+    );
     assert_eq!(a.class, Class::Ignore);
     assert_eq!(a.action, Action::None);
     assert!(a.reason.contains("matches no quake rule"), "{}", a.reason);
@@ -42,17 +52,45 @@ fn far_small_quake_is_ignored_with_reason() {
 #[test]
 fn revision_is_published_only_on_material_change() {
     let c = cfg();
-    let first = assess(&c, &quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
-    let small = assess(&c, &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:10:00+08:00"), Some(first.state.clone()), now());
+    let first = assess(
+        &c,
+        &quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        None,
+        now(),
+    );
+    let small = assess(
+        &c,
+        &quake("e1", 7.0, 30.3, 103.0, "2013-04-20T08:10:00+08:00"),
+        Some(first.state.clone()),
+        now(),
+    );
     assert_eq!(small.action, Action::None, "{}", small.reason);
-    let big = assess(&c, &quake("e1", 7.1, 30.3, 103.0, "2013-04-20T08:12:00+08:00"), Some(first.state.clone()), now());
+    let big = assess(
+        &c,
+        &quake("e1", 7.1, 30.3, 103.0, "2013-04-20T08:12:00+08:00"),
+        Some(first.state.clone()),
+        now(),
+    );
     assert_eq!(big.action, Action::Update);
     assert!(big.reason.contains("magnitude 6.8 → 7.1"), "{}", big.reason);
-    assert!(!big.push_wechat, "an update of an emergency is not a second push");
-    let moved = assess(&c, &quake("e1", 6.8, 30.6, 103.0, "2013-04-20T08:13:00+08:00"), Some(first.state.clone()), now());
+    assert!(
+        !big.push_wechat,
+        "an update of an emergency is not a second push"
+    );
+    let moved = assess(
+        &c,
+        &quake("e1", 6.8, 30.6, 103.0, "2013-04-20T08:13:00+08:00"),
+        Some(first.state.clone()),
+        now(),
+    );
     assert_eq!(moved.action, Action::Update);
     assert!(moved.reason.contains("epicentre moved"));
-    let older = assess(&c, &quake("e1", 5.0, 30.3, 103.0, "2013-04-20T08:00:00+08:00"), Some(first.state), now());
+    let older = assess(
+        &c,
+        &quake("e1", 5.0, 30.3, 103.0, "2013-04-20T08:00:00+08:00"),
+        Some(first.state),
+        now(),
+    );
     assert_eq!(older.action, Action::None);
     assert!(older.reason.contains("older"));
 }
@@ -60,9 +98,19 @@ fn revision_is_published_only_on_material_change() {
 #[test]
 fn class_rising_to_emergency_may_push_again() {
     let c = cfg();
-    let first = assess(&c, &quake("e3", 4.5, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let first = assess(
+        &c,
+        &quake("e3", 4.5, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        None,
+        now(),
+    );
     assert_eq!(first.class, Class::Routine);
-    let up = assess(&c, &quake("e3", 6.1, 30.3, 103.0, "2013-04-20T08:20:00+08:00"), Some(first.state), now());
+    let up = assess(
+        &c,
+        &quake("e3", 6.1, 30.3, 103.0, "2013-04-20T08:20:00+08:00"),
+        Some(first.state),
+        now(),
+    );
     assert_eq!(up.action, Action::Update);
     assert!(up.push_wechat);
 }
@@ -74,13 +122,22 @@ fn exercise_is_assessed_but_not_live() {
     let a = assess(&cfg(), &ev, None, now());
     assert_eq!(a.action, Action::Alert);
     assert!(!a.live);
-    assert!(a.reason.contains("status exercise: dry-run only"), "{}", a.reason);
+    assert!(
+        a.reason.contains("status exercise: dry-run only"),
+        "{}",
+        a.reason
+    );
 }
 
 #[test]
 fn cancel_after_publication() {
     let c = cfg();
-    let first = assess(&c, &quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"), None, now());
+    let first = assess(
+        &c,
+        &quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        None,
+        now(),
+    );
     let mut cancel = quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:30:00+08:00");
     cancel.msg_type = MsgType::Cancel;
     let a = assess(&c, &cancel, Some(first.state), now());

@@ -31,8 +31,13 @@ fn coord(v: f64, pos: &str, neg: &str) -> String {
 /// The event's `web` link if its host is allowlisted.
 pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
     let url = url?;
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let host = rest.split(['/', '?', '#', ':']).next()?.to_ascii_lowercase();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest
+        .split(['/', '?', '#', ':'])
+        .next()?
+        .to_ascii_lowercase();
     cfg.compose
         .link_allowlist
         .iter()
@@ -42,7 +47,11 @@ pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
 
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
     let j = &cfg.jurisdiction;
-    let source = ev.sender.name.clone().unwrap_or_else(|| ev.sender.id.clone());
+    let source = ev
+        .sender
+        .name
+        .clone()
+        .unwrap_or_else(|| ev.sender.id.clone());
     // "中国地震台网中心" reads as "中国地震台网" before 正式测定 in official texts.
     let source_short = source.trim_end_matches("中心").to_string();
     let quake = ev.quake.as_ref().map(|q| {

@@ -34,7 +34,11 @@ pub fn weibo(
             return Ok(text);
         }
     }
-    Err(ComposeError::TooLong { channel: "weibo".into(), chars: last, max })
+    Err(ComposeError::TooLong {
+        channel: "weibo".into(),
+        chars: last,
+        max,
+    })
 }
 
 /// `#话题#` is not allowed on share.json; a lone `#` from a feed value could form one.

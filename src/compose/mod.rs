@@ -21,19 +21,40 @@ pub enum ComposeError {
     #[error("cannot read templates in {dir}: {msg}")]
     Load { dir: String, msg: String },
     #[error("{channel} text is {chars} characters even at its shortest form; the limit is {max}")]
-    TooLong { channel: String, chars: usize, max: usize },
+    TooLong {
+        channel: String,
+        chars: usize,
+        max: usize,
+    },
 }
 
 /// Built-in templates, used when `compose.alerts_dir` is not set.
 const BUILTIN: &[(&str, &str)] = &[
-    ("quake.wechat.j2", include_str!("../../alerts/templates/quake.wechat.j2")),
-    ("quake.weibo.j2", include_str!("../../alerts/templates/quake.weibo.j2")),
-    ("weather.wechat.j2", include_str!("../../alerts/templates/weather.wechat.j2")),
-    ("weather.weibo.j2", include_str!("../../alerts/templates/weather.weibo.j2")),
+    (
+        "quake.wechat.j2",
+        include_str!("../../alerts/templates/quake.wechat.j2"),
+    ),
+    (
+        "quake.weibo.j2",
+        include_str!("../../alerts/templates/quake.weibo.j2"),
+    ),
+    (
+        "weather.wechat.j2",
+        include_str!("../../alerts/templates/weather.wechat.j2"),
+    ),
+    (
+        "weather.weibo.j2",
+        include_str!("../../alerts/templates/weather.weibo.j2"),
+    ),
 ];
 
 /// Every template a configuration needs, by kind and channel.
-pub const REQUIRED: &[&str] = &["quake.wechat.j2", "quake.weibo.j2", "weather.wechat.j2", "weather.weibo.j2"];
+pub const REQUIRED: &[&str] = &[
+    "quake.wechat.j2",
+    "quake.weibo.j2",
+    "weather.wechat.j2",
+    "weather.weibo.j2",
+];
 
 /// Enough for any alert template; a runaway loop stops here instead of hanging the pipeline.
 const FUEL: u64 = 100_000;
@@ -56,20 +77,31 @@ impl Composer {
     /// Loads `dir/templates/*.j2`. Syntax errors are reported with template name and line.
     pub fn from_dir(dir: &Path) -> Result<Self, ComposeError> {
         let tdir = dir.join("templates");
-        let load = |e: std::io::Error| ComposeError::Load { dir: tdir.display().to_string(), msg: e.to_string() };
+        let load = |e: std::io::Error| ComposeError::Load {
+            dir: tdir.display().to_string(),
+            msg: e.to_string(),
+        };
         let mut env = base_env();
         for entry in std::fs::read_dir(&tdir).map_err(load)? {
             let path = entry.map_err(load)?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| n.ends_with(".j2")) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| n.ends_with(".j2"))
+            else {
                 continue;
             };
             let src = std::fs::read_to_string(&path).map_err(load)?;
-            env.add_template_owned(name.to_string(), src).map_err(|e| template_error(name, &e))?;
+            env.add_template_owned(name.to_string(), src)
+                .map_err(|e| template_error(name, &e))?;
         }
         let c = Self { env };
         for name in REQUIRED {
             if c.env.get_template(name).is_err() {
-                return Err(ComposeError::Template { name: name.to_string(), msg: format!("missing in {}", tdir.display()) });
+                return Err(ComposeError::Template {
+                    name: name.to_string(),
+                    msg: format!("missing in {}", tdir.display()),
+                });
             }
         }
         Ok(c)
@@ -87,8 +119,16 @@ impl Composer {
     }
 
     /// Renders `name` with the context and `fit` level.
-    pub fn render(&self, name: &str, ctx: &minijinja::Value, fit: u8) -> Result<String, ComposeError> {
-        let t = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
+    pub fn render(
+        &self,
+        name: &str,
+        ctx: &minijinja::Value,
+        fit: u8,
+    ) -> Result<String, ComposeError> {
+        let t = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, &e))?;
         let ctx = minijinja::context! { fit => fit, ..ctx.clone() };
         let out = t.render(ctx).map_err(|e| template_error(name, &e))?;
         Ok(tidy(&out))
@@ -105,7 +145,9 @@ impl Composer {
     ) -> Result<String, ComposeError> {
         match channel {
             ChannelKind::Wechat => self.render(&format!("{kind}.wechat.j2"), ctx, 0),
-            ChannelKind::Weibo => fit::weibo(self, &format!("{kind}.weibo.j2"), ctx, weibo_max, link),
+            ChannelKind::Weibo => {
+                fit::weibo(self, &format!("{kind}.weibo.j2"), ctx, weibo_max, link)
+            }
         }
     }
 }
@@ -122,12 +164,20 @@ fn base_env() -> Environment<'static> {
 fn template_error(name: &str, e: &minijinja::Error) -> ComposeError {
     let line = e.line().map(|l| format!("line {l}: ")).unwrap_or_default();
     let detail = e.detail().map(|d| format!(" ({d})")).unwrap_or_default();
-    ComposeError::Template { name: name.to_string(), msg: format!("{line}{}{detail}", e.kind()) }
+    ComposeError::Template {
+        name: name.to_string(),
+        msg: format!("{line}{}{detail}", e.kind()),
+    }
 }
 
 /// Trims trailing spaces on each line and blank lines at either end.
 fn tidy(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string()
+    s.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<Str
     let cfg = Config::quickstart();
     let ev = decode(sample.as_bytes(), 1 << 20).unwrap();
     let a = assess(&cfg, &ev, None, ev.sent);
-    let kind = if ev.quake.is_some() { "quake" } else { "weather" };
+    let kind = if ev.quake.is_some() {
+        "quake"
+    } else {
+        "weather"
+    };
     let ctx = context::build(&cfg, &ev, &a, link);
     Composer::builtin().compose(kind, channel, &ctx, 140, link)
 }
@@ -18,8 +22,21 @@ fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<Str
 #[test]
 fn lushan_wechat_text_has_the_facts() {
     let t = compose(LUSHAN, ChannelKind::Wechat, None).unwrap();
-    assert!(t.starts_with("【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"), "{t}");
-    for fact in ["7.0级地震", "震源深度13千米", "成都市约", "北纬30.30度", "东经103.00度", "成都市应急管理局", "余震"] {
+    assert!(
+        t.starts_with(
+            "【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"
+        ),
+        "{t}"
+    );
+    for fact in [
+        "7.0级地震",
+        "震源深度13千米",
+        "成都市约",
+        "北纬30.30度",
+        "东经103.00度",
+        "成都市应急管理局",
+        "余震",
+    ] {
         assert!(t.contains(fact), "missing {fact}: {t}");
     }
 }
@@ -27,9 +44,19 @@ fn lushan_wechat_text_has_the_facts() {
 #[test]
 fn lushan_weibo_fits_140_with_link_and_keeps_facts() {
     let t = compose(LUSHAN, ChannelKind::Weibo, Some(LINK)).unwrap();
-    assert!(fit::char_count(&t) <= 140, "{} chars: {t}", fit::char_count(&t));
+    assert!(
+        fit::char_count(&t) <= 140,
+        "{} chars: {t}",
+        fit::char_count(&t)
+    );
     assert!(t.contains(LINK));
-    for fact in ["4月20日8时2分", "四川省雅安市芦山县", "7.0级", "13千米", "成都市约1"] {
+    for fact in [
+        "4月20日8时2分",
+        "四川省雅安市芦山县",
+        "7.0级",
+        "13千米",
+        "成都市约1",
+    ] {
         assert!(t.contains(fact), "missing {fact}: {t}");
     }
     assert!(!t.contains('#'));
@@ -50,7 +77,10 @@ fn a_very_long_place_shortens_prose_then_fails_rather_than_cutting_facts() {
 fn weather_and_cancel_templates_render() {
     let red = include_str!("../../alerts/samples/rainstorm-red.json");
     let t = compose(red, ChannelKind::Wechat, None).unwrap();
-    assert!(t.starts_with("【暴雨红色预警】成都市气象台发布暴雨红色预警信号"), "{t}");
+    assert!(
+        t.starts_with("【暴雨红色预警】成都市气象台发布暴雨红色预警信号"),
+        "{t}"
+    );
     assert!(t.contains("有效期至7月1日18时0分"), "{t}");
     let w = compose(red, ChannelKind::Weibo, Some(LINK)).unwrap();
     assert!(fit::char_count(&w) <= 140 && w.contains(LINK), "{w}");
@@ -68,16 +98,29 @@ fn strict_undefined_is_an_error_with_line() {
     let mut env = base_env();
     env.add_template("x.j2", "ok\n{{ nope }}").unwrap();
     let c = Composer { env };
-    let e = c.render("x.j2", &minijinja::context! {}, 0).unwrap_err().to_string();
-    assert!(e.contains("x.j2") && e.contains("line 2") && e.contains("undefined"), "{e}");
+    let e = c
+        .render("x.j2", &minijinja::context! {}, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("x.j2") && e.contains("line 2") && e.contains("undefined"),
+        "{e}"
+    );
 }
 
 #[test]
 fn fuel_stops_runaway_templates() {
     let mut env = base_env();
-    env.add_template("loop.j2", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}").unwrap();
+    env.add_template(
+        "loop.j2",
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+    )
+    .unwrap();
     let c = Composer { env };
-    let e = c.render("loop.j2", &minijinja::context! {}, 0).unwrap_err().to_string();
+    let e = c
+        .render("loop.j2", &minijinja::context! {}, 0)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("fuel"), "{e}");
 }
 
@@ -88,15 +131,27 @@ fn web_links_only_from_allowlist() {
         context::allowed_link(&cfg, Some("https://www.example.gov.cn/a/1")),
         Some("https://www.example.gov.cn/a/1".into())
     );
-    assert_eq!(context::allowed_link(&cfg, Some("https://evil.example.com/x")), None);
-    assert_eq!(context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")), None);
-    assert_eq!(context::allowed_link(&cfg, Some("javascript:alert(1)")), None);
+    assert_eq!(
+        context::allowed_link(&cfg, Some("https://evil.example.com/x")),
+        None
+    );
+    assert_eq!(
+        context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")),
+        None
+    );
+    assert_eq!(
+        context::allowed_link(&cfg, Some("javascript:alert(1)")),
+        None
+    );
 }
 
 #[test]
 #[ignore = "prints the texts for a human to read"]
 fn show() {
-    for s in [LUSHAN, include_str!("../../alerts/samples/rainstorm-red.json")] {
+    for s in [
+        LUSHAN,
+        include_str!("../../alerts/samples/rainstorm-red.json"),
+    ] {
         println!("{}\n---", compose(s, ChannelKind::Wechat, None).unwrap());
         let w = compose(s, ChannelKind::Weibo, Some(LINK)).unwrap();
         println!("{w} ({} chars)\n===", fit::char_count(&w));

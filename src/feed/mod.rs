@@ -23,7 +23,11 @@ pub enum DecodeError {
     #[error("payload is empty")]
     Empty,
     #[error("malformed JSON at line {line} column {column}: {msg}")]
-    Json { line: usize, column: usize, msg: String },
+    Json {
+        line: usize,
+        column: usize,
+        msg: String,
+    },
     #[error("unrecognised format: {0}")]
     UnknownFormat(String),
     #[error("field `{field}`: {problem}")]
@@ -32,7 +36,10 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Field { field: field.into(), problem: problem.into() }
+        Self::Field {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 
     /// A short, stable label for metrics and status (`reason` in counters).
@@ -51,7 +58,10 @@ impl DecodeError {
 /// Decodes one payload. The format is detected from the content.
 pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
     if payload.len() > limit {
-        return Err(DecodeError::TooLarge { size: payload.len(), limit });
+        return Err(DecodeError::TooLarge {
+            size: payload.len(),
+            limit,
+        });
     }
     let text = std::str::from_utf8(payload).map_err(|e| DecodeError::NotUtf8(e.valid_up_to()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim();
@@ -59,11 +69,12 @@ pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
         return Err(DecodeError::Empty);
     }
     if text.starts_with('{') || text.starts_with('[') {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError::Json {
-            line: e.line(),
-            column: e.column(),
-            msg: e.to_string(),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| DecodeError::Json {
+                line: e.line(),
+                column: e.column(),
+                msg: e.to_string(),
+            })?;
         return decode_json(&value);
     }
     Err(DecodeError::UnknownFormat(
@@ -74,7 +85,10 @@ pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
 fn decode_json(value: &serde_json::Value) -> Result<Event, DecodeError> {
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(native::SCHEMA) => native::decode(value),
-        Some(other) => Err(DecodeError::field("schema", format!("unsupported schema {other:?}"))),
+        Some(other) => Err(DecodeError::field(
+            "schema",
+            format!("unsupported schema {other:?}"),
+        )),
         None => Err(DecodeError::UnknownFormat(
             "JSON without a known shape (no \"schema\": \"alert-feed/1\")".into(),
         )),

@@ -1,1 +1,215 @@
-//! (in construction)
+//! The MQTT source (rumqttc): QoS 1, a persistent session, manual acks.
+//!
+//! The event loop task only moves publishes to the pipeline and keeps the connection alive; the
+//! pipeline acks each message after the transaction that journals it has committed (rumqttc's
+//! auto-ack would ack on receipt, before anything is on disk). With a fixed client id and
+//! `clean_session = false`, the broker keeps and re-sends what was not acked across a crash or a
+//! disconnect. rumqttc's `poll()` retries a failed connection at once and forever, so
+//! reconnects here back off exponentially up to `reconnect_max_secs`.
+
+use super::FeedMessage;
+use crate::clock::SharedClock;
+use crate::config::MqttConfig;
+use rumqttc::{
+    AsyncClient, Event, EventLoop, Incoming, MqttOptions, Publish, QoS, TlsConfiguration, Transport,
+};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+#[derive(Debug, Error)]
+pub enum MqttError {
+    #[error("mqtt.url: {0}")]
+    Url(String),
+    #[error("{key}: cannot read {path}: {source}")]
+    File {
+        key: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A received publish and the handle to ack it with.
+#[derive(Debug)]
+pub struct Received {
+    pub msg: FeedMessage,
+    pub publish: Publish,
+}
+
+/// Where to connect: host, port, and whether TLS is used.
+pub fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
+    let (rest, tls) = match url.split_once("://") {
+        Some(("mqtt", r)) | Some(("tcp", r)) => (r, false),
+        Some(("mqtts", r)) | Some(("ssl", r)) => (r, true),
+        _ => {
+            return Err(MqttError::Url(format!(
+                "{url:?}: expected mqtt://host:port or mqtts://host:port"
+            )))
+        }
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| MqttError::Url(format!("{url:?}: bad port {p:?}")))?,
+        ),
+        None => (rest, if tls { 8883 } else { 1883 }),
+    };
+    if host.is_empty() {
+        return Err(MqttError::Url(format!("{url:?}: no host")));
+    }
+    Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
+}
+
+pub fn options(
+    cfg: &MqttConfig,
+    url: &str,
+    password: Option<String>,
+) -> Result<MqttOptions, MqttError> {
+    let (host, port, tls) = parse_url(url)?;
+    let mut o = MqttOptions::new(cfg.client_id.clone(), host, port);
+    o.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(5)));
+    o.set_clean_session(false);
+    o.set_manual_acks(true);
+    // Well above our own payload limit: rumqttc drops the connection on an oversized packet and
+    // the broker would resend it on every reconnect. We reject oversized payloads ourselves.
+    let limit = (cfg.max_payload_bytes.saturating_mul(4)).max(16 << 20);
+    o.set_max_packet_size(limit, 1 << 20);
+    o.set_inflight(100);
+    o.set_request_channel_capacity(4096);
+    if let Some(user) = &cfg.username {
+        o.set_credentials(user.clone(), password.unwrap_or_default());
+    }
+    if tls {
+        let read = |key: &'static str, p: &std::path::Path| {
+            std::fs::read(p).map_err(|source| MqttError::File {
+                key,
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        let ca = match &cfg.ca_file {
+            Some(p) => read("mqtt.ca_file", p)?,
+            None => {
+                return Err(MqttError::Url(
+                    "mqtts:// needs mqtt.ca_file (the broker's CA, PEM)".into(),
+                ))
+            }
+        };
+        let client_auth = match (&cfg.client_cert_file, &cfg.client_key_file) {
+            (Some(c), Some(k)) => Some((
+                read("mqtt.client_cert_file", c)?,
+                read("mqtt.client_key_file", k)?,
+            )),
+            _ => None,
+        };
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+            ca,
+            alpn: None,
+            client_auth,
+        }));
+    }
+    Ok(o)
+}
+
+/// Drives the connection until `shutdown`; forwards publishes to `tx`. When shutting down it
+/// stops forwarding, keeps polling so the pipeline's last acks go out, then disconnects.
+pub async fn run(
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    topics: Vec<String>,
+    tx: mpsc::Sender<Received>,
+    clock: SharedClock,
+    reconnect_max: Duration,
+    connected: watch::Sender<bool>,
+    mut shutdown: watch::Receiver<bool>,
+    mut pipeline_done: watch::Receiver<bool>,
+) {
+    let mut tx = Some(tx);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let polled = tokio::select! {
+            ev = eventloop.poll() => ev,
+            _ = shutdown.changed(), if tx.is_some() => {
+                info!("mqtt: no longer taking messages");
+                tx = None; // the pipeline sees the channel close and finishes its batch
+                continue;
+            }
+            _ = pipeline_done.changed(), if tx.is_none() => break,
+        };
+        match polled {
+            Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
+                backoff = Duration::from_millis(100);
+                info!(session_present = ack.session_present, "mqtt: connected");
+                for t in &topics {
+                    if let Err(e) = client.subscribe(t.clone(), QoS::AtLeastOnce).await {
+                        warn!(topic = %t, error = %e, "mqtt: subscribe failed");
+                    }
+                }
+                let _ = connected.send(true);
+            }
+            Ok(Event::Incoming(Incoming::Publish(p))) => {
+                let Some(sender) = &tx else { continue };
+                let msg = FeedMessage {
+                    topic: p.topic.clone(),
+                    payload: p.payload.to_vec(),
+                    received_at: clock.now(),
+                };
+                if p.qos == QoS::AtMostOnce {
+                    debug!(topic = %p.topic, "QoS 0 message: accepted, but the provider should publish at QoS 1");
+                }
+                // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
+                // nothing unacked is lost, the broker holds it.
+                if sender.send(Received { msg, publish: p }).await.is_err() {
+                    tx = None;
+                }
+            }
+            Ok(Event::Incoming(Incoming::SubAck(s))) => {
+                debug!(codes = ?s.return_codes, "mqtt: subscribed")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = connected.send(false);
+                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "mqtt: connection failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed(), if tx.is_some() => { tx = None; }
+                    _ = pipeline_done.changed(), if tx.is_none() => break,
+                }
+                backoff = (backoff * 2).min(reconnect_max);
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+    // Let the disconnect (and any last acks) go out.
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while let Ok(ev) = eventloop.poll().await {
+            if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+    info!("mqtt: disconnected");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("mqtt://127.0.0.1:1883").unwrap(),
+            ("127.0.0.1".into(), 1883, false)
+        );
+        assert_eq!(
+            parse_url("mqtts://broker.example.gov.cn").unwrap(),
+            ("broker.example.gov.cn".into(), 8883, true)
+        );
+        assert!(parse_url("http://x").is_err());
+        assert!(parse_url("mqtt://x:notaport").is_err());
+    }
+}

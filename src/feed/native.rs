@@ -5,7 +5,9 @@
 //! serde's derived messages do not give it reliably for nested, optional and ranged fields.
 //! Unknown fields are ignored.
 
-use super::{Area, Color, DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status, Weather};
+use super::{
+    Area, Color, DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status, Weather,
+};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -16,19 +18,29 @@ const MAX_ID_LEN: usize = 96;
 const MAX_TEXT_LEN: usize = 4000;
 
 pub fn decode(v: &Value) -> Result<Event, DecodeError> {
-    let o = v.as_object().ok_or_else(|| DecodeError::field("$", "must be a JSON object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| DecodeError::field("$", "must be a JSON object"))?;
     let f = Fields { o, prefix: "" };
     let kind = match f.req_str("kind")? {
         "earthquake" => Kind::Earthquake,
         "weather" => Kind::Weather,
-        other => return Err(f.bad("kind", format!("must be \"earthquake\" or \"weather\", got {other:?}"))),
+        other => {
+            return Err(f.bad(
+                "kind",
+                format!("must be \"earthquake\" or \"weather\", got {other:?}"),
+            ))
+        }
     };
     let msg_type = match f.req_str("msg_type")? {
         "alert" => MsgType::Alert,
         "update" => MsgType::Update,
         "cancel" => MsgType::Cancel,
         other => {
-            return Err(f.bad("msg_type", format!("must be alert, update or cancel, got {other:?}")))
+            return Err(f.bad(
+                "msg_type",
+                format!("must be alert, update or cancel, got {other:?}"),
+            ))
         }
     };
     let status = match f.req_str("status")? {
@@ -36,12 +48,21 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
         "exercise" => Status::Exercise,
         "test" => Status::Test,
         other => {
-            return Err(f.bad("status", format!("must be actual, exercise or test, got {other:?}")))
+            return Err(f.bad(
+                "status",
+                format!("must be actual, exercise or test, got {other:?}"),
+            ))
         }
     };
     let sender_o = f.req_obj("sender")?;
-    let sf = Fields { o: sender_o, prefix: "sender." };
-    let sender = Sender { id: sf.id("id")?, name: sf.opt_str("name")?.map(clean) };
+    let sf = Fields {
+        o: sender_o,
+        prefix: "sender.",
+    };
+    let sender = Sender {
+        id: sf.id("id")?,
+        name: sf.opt_str("name")?.map(clean),
+    };
 
     let quake = match (kind, o.get("quake")) {
         (Kind::Earthquake, Some(_)) => Some(decode_quake(f.req_obj("quake")?)?),
@@ -87,7 +108,10 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
 }
 
 fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
-    let f = Fields { o, prefix: "quake." };
+    let f = Fields {
+        o,
+        prefix: "quake.",
+    };
     let lat = f.req_num("lat")?;
     if !(-90.0..=90.0).contains(&lat) {
         return Err(f.bad("lat", format!("{lat} is outside [-90, 90]")));
@@ -109,7 +133,10 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
         Some("automatic") => Some(Review::Automatic),
         Some("reviewed") => Some(Review::Reviewed),
         Some(other) => {
-            return Err(f.bad("review", format!("must be automatic or reviewed, got {other:?}")))
+            return Err(f.bad(
+                "review",
+                format!("must be automatic or reviewed, got {other:?}"),
+            ))
         }
     };
     Ok(Quake {
@@ -125,22 +152,33 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
 }
 
 fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
-    let f = Fields { o, prefix: "weather." };
+    let f = Fields {
+        o,
+        prefix: "weather.",
+    };
     let color = match f.opt_str("color")? {
         None => None,
         Some(c) => Some(Color::parse(c).ok_or_else(|| {
-            f.bad("color", format!("must be red, orange, yellow or blue, got {c:?}"))
+            f.bad(
+                "color",
+                format!("must be red, orange, yellow or blue, got {c:?}"),
+            )
         })?),
     };
     let area_o = f.req_obj("area")?;
-    let af = Fields { o: area_o, prefix: "weather.area." };
+    let af = Fields {
+        o: area_o,
+        prefix: "weather.area.",
+    };
     let mut polygons = Vec::new();
     if let Some(p) = area_o.get("polygons") {
-        let rings = p.as_array().ok_or_else(|| af.bad("polygons", "must be an array of rings"))?;
+        let rings = p
+            .as_array()
+            .ok_or_else(|| af.bad("polygons", "must be an array of rings"))?;
         for (i, ring) in rings.iter().enumerate() {
-            let pts = ring
-                .as_array()
-                .ok_or_else(|| af.bad(&format!("polygons[{i}]"), "must be an array of [lon, lat]"))?;
+            let pts = ring.as_array().ok_or_else(|| {
+                af.bad(&format!("polygons[{i}]"), "must be an array of [lon, lat]")
+            })?;
             let mut out = Vec::with_capacity(pts.len());
             for (j, pt) in pts.iter().enumerate() {
                 let name = format!("polygons[{i}][{j}]");
@@ -205,7 +243,9 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Err(self.bad(name, "is required")),
             Some(Value::String(s)) => Ok(s.as_str()),
-            Some(other) => Err(self.bad(name, format!("must be a string, got {}", type_name(other)))),
+            Some(other) => {
+                Err(self.bad(name, format!("must be a string, got {}", type_name(other))))
+            }
         }
     }
 
@@ -213,7 +253,9 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(self.bad(name, format!("must be a string, got {}", type_name(other)))),
+            Some(other) => {
+                Err(self.bad(name, format!("must be a string, got {}", type_name(other))))
+            }
         }
     }
 
@@ -238,7 +280,9 @@ impl<'a> Fields<'a> {
                     Ok(s.to_string())
                 })
                 .collect(),
-            Some(other) => Err(self.bad(name, format!("must be an array, got {}", type_name(other)))),
+            Some(other) => {
+                Err(self.bad(name, format!("must be an array, got {}", type_name(other))))
+            }
         }
     }
 
@@ -246,7 +290,9 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Err(self.bad(name, "is required")),
             Some(Value::Object(m)) => Ok(m),
-            Some(other) => Err(self.bad(name, format!("must be an object, got {}", type_name(other)))),
+            Some(other) => {
+                Err(self.bad(name, format!("must be an object, got {}", type_name(other))))
+            }
         }
     }
 
@@ -257,7 +303,9 @@ impl<'a> Fields<'a> {
                 .as_f64()
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| self.bad(name, "must be a finite number")),
-            Some(other) => Err(self.bad(name, format!("must be a number, got {}", type_name(other)))),
+            Some(other) => {
+                Err(self.bad(name, format!("must be a number, got {}", type_name(other))))
+            }
         }
     }
 
@@ -266,7 +314,9 @@ impl<'a> Fields<'a> {
     }
 
     fn opt_time(&self, name: &str) -> Result<Option<Timestamp>, DecodeError> {
-        self.opt_str(name)?.map(|s| parse_time(s).map_err(|p| self.bad(name, p))).transpose()
+        self.opt_str(name)?
+            .map(|s| parse_time(s).map_err(|p| self.bad(name, p)))
+            .transpose()
     }
 }
 
@@ -335,7 +385,10 @@ mod tests {
         assert_eq!(e.event_id, "cenc-20130420080246");
         let q = e.quake.unwrap();
         assert_eq!(q.magnitude, 7.0);
-        assert_eq!(q.origin_time, "2013-04-20T00:02:46Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            q.origin_time,
+            "2013-04-20T00:02:46Z".parse::<Timestamp>().unwrap()
+        );
         assert_eq!(q.place, "四川省雅安市芦山县");
         assert_eq!(q.review, Some(Review::Reviewed));
         assert_eq!(e.sender.name.as_deref(), Some("中国地震台网中心"));
@@ -347,9 +400,14 @@ mod tests {
             err(&with(&["quake", "magnitude"], Value::String("7".into()))),
             "field `quake.magnitude`: must be a number, got a string"
         );
-        assert!(err(&with(&["quake", "lat"], serde_json::json!(91.0))).starts_with("field `quake.lat`"));
-        assert!(err(&with(&["quake", "magnitude"], serde_json::json!(10.5))).contains("quake.magnitude"));
-        assert!(err(&with(&["quake", "depth_km"], serde_json::json!(-1))).contains("quake.depth_km"));
+        assert!(
+            err(&with(&["quake", "lat"], serde_json::json!(91.0))).starts_with("field `quake.lat`")
+        );
+        assert!(err(&with(&["quake", "magnitude"], serde_json::json!(10.5)))
+            .contains("quake.magnitude"));
+        assert!(
+            err(&with(&["quake", "depth_km"], serde_json::json!(-1))).contains("quake.depth_km")
+        );
         assert!(err(&with(&["sent"], serde_json::json!("2013-04-20 08:04:10"))).contains("`sent`"));
         assert!(err(&with(&["kind"], serde_json::json!("flood"))).contains("`kind`"));
         assert!(err(&with(&["msg_id"], serde_json::json!(""))).contains("`msg_id`"));
@@ -373,7 +431,9 @@ mod tests {
         for len in 0..400usize {
             let mut buf = Vec::with_capacity(len);
             for _ in 0..len {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 buf.push((x >> 56) as u8);
             }
             let _ = decode(&buf, 1 << 20);

@@ -40,7 +40,11 @@ impl FloodGuard {
     pub fn new(max_per_hour: u32, clock: SharedClock) -> Self {
         // All cells may be used at once (burst = the hourly count), refilling over the hour.
         let quota = NonZeroU32::new(max_per_hour).map(Quota::per_hour);
-        Self { clock: GuardClock(clock), quota, limiters: HashMap::new() }
+        Self {
+            clock: GuardClock(clock),
+            quota,
+            limiters: HashMap::new(),
+        }
     }
 
     fn limiter(&mut self, channel: &str) -> Option<&Limiter> {

@@ -15,7 +15,12 @@ use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Send now. `ledger_day` is the quota day the push counts against (WeChat).
-    Send { override_: bool, ledger_day: Option<String>, dry_run: bool, reason: String },
+    Send {
+        override_: bool,
+        ledger_day: Option<String>,
+        dry_run: bool,
+        reason: String,
+    },
     /// Not sent; an officer may release it (e.g. the flood guard held an override).
     Hold { reason: String },
     /// Not for this channel.
@@ -25,7 +30,9 @@ pub enum Decision {
 impl Decision {
     pub fn reason(&self) -> &str {
         match self {
-            Decision::Send { reason, .. } | Decision::Hold { reason } | Decision::Skip { reason } => reason,
+            Decision::Send { reason, .. }
+            | Decision::Hold { reason }
+            | Decision::Skip { reason } => reason,
         }
     }
 }
@@ -46,22 +53,43 @@ pub trait OverrideGuard {
     fn allow(&mut self, channel: &str) -> bool;
 }
 
-pub fn decide(a: &Assessment, ch: &ChannelState, info_to_weibo: bool, guard: &mut dyn OverrideGuard) -> Decision {
+pub fn decide(
+    a: &Assessment,
+    ch: &ChannelState,
+    info_to_weibo: bool,
+    guard: &mut dyn OverrideGuard,
+) -> Decision {
     let dry_run = ch.cfg.dry_run || !a.live;
-    let note = if a.live { "" } else { " (exercise/test: dry-run only)" };
+    let note = if a.live {
+        ""
+    } else {
+        " (exercise/test: dry-run only)"
+    };
     let send = |override_: bool, ledger_day: Option<String>, reason: String| Decision::Send {
         override_,
         ledger_day,
         dry_run,
         reason: format!("{reason}{note}"),
     };
-    let skip = |reason: &str| Decision::Skip { reason: reason.to_string() };
+    let skip = |reason: &str| Decision::Skip {
+        reason: reason.to_string(),
+    };
     match ch.cfg.kind {
         ChannelKind::Weibo => match (a.action, a.class) {
             (Action::None, _) => skip("nothing to publish"),
-            (Action::Alert, Class::Info) if !info_to_weibo => skip("info: not posted (rules.info_to_weibo = false)"),
+            (Action::Alert, Class::Info) if !info_to_weibo => {
+                skip("info: not posted (rules.info_to_weibo = false)")
+            }
             (Action::Alert, Class::Ignore) => skip("out of scope"),
-            (action, class) => send(false, None, format!("{} {}: Weibo posts at once", class.as_str(), action.as_str())),
+            (action, class) => send(
+                false,
+                None,
+                format!(
+                    "{} {}: Weibo posts at once",
+                    class.as_str(),
+                    action.as_str()
+                ),
+            ),
         },
         ChannelKind::Wechat => {
             let wants_push = match a.action {
@@ -86,7 +114,11 @@ pub fn decide(a: &Assessment, ch: &ChannelState, info_to_weibo: bool, guard: &mu
             let day_full = ch.used_today >= limit;
             let month_full = ch.cfg.monthly_limit.is_some_and(|m| ch.used_month >= m);
             let used = if month_full {
-                format!("monthly quota used ({}/{} this month)", ch.used_month, ch.cfg.monthly_limit.unwrap_or(0))
+                format!(
+                    "monthly quota used ({}/{} this month)",
+                    ch.used_month,
+                    ch.cfg.monthly_limit.unwrap_or(0)
+                )
             } else {
                 format!("daily quota used ({}/{limit} on {})", ch.used_today, ch.day)
             };
@@ -94,16 +126,29 @@ pub fn decide(a: &Assessment, ch: &ChannelState, info_to_weibo: bool, guard: &mu
                 return send(
                     false,
                     Some(ch.day.clone()),
-                    format!("{}: the day's push ({}/{limit} on {})", wants_push.as_str(), ch.used_today + 1, ch.day),
+                    format!(
+                        "{}: the day's push ({}/{limit} on {})",
+                        wants_push.as_str(),
+                        ch.used_today + 1,
+                        ch.day
+                    ),
                 );
             }
             if wants_push != Class::Emergency {
                 return skip(&used);
             }
             if guard.allow(ch.name) {
-                send(true, Some(ch.day.clone()), format!("emergency override: {used}"))
+                send(
+                    true,
+                    Some(ch.day.clone()),
+                    format!("emergency override: {used}"),
+                )
             } else {
-                Decision::Hold { reason: format!("override flood guard: limit of overrides per hour reached; {used}") }
+                Decision::Hold {
+                    reason: format!(
+                        "override flood guard: limit of overrides per hour reached; {used}"
+                    ),
+                }
             }
         }
     }

@@ -27,7 +27,13 @@ fn wechat_cfg() -> ChannelConfig {
 }
 
 fn state<'a>(cfg: &'a ChannelConfig, used: u32) -> ChannelState<'a> {
-    ChannelState { name: "wechat", cfg, day: "2013-04-20".into(), used_today: used, used_month: used }
+    ChannelState {
+        name: "wechat",
+        cfg,
+        day: "2013-04-20".into(),
+        used_today: used,
+        used_month: used,
+    }
 }
 
 const LUSHAN: &str = include_str!("../../alerts/samples/lushan-2013.json");
@@ -38,9 +44,16 @@ fn routine_takes_the_free_push_then_is_skipped() {
     let a = assessment(ROUTINE);
     let cfg = wechat_cfg();
     let first = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
-    assert!(matches!(&first, Decision::Send { override_: false, ledger_day: Some(d), .. } if d == "2013-04-20"));
+    assert!(
+        matches!(&first, Decision::Send { override_: false, ledger_day: Some(d), .. } if d == "2013-04-20")
+    );
     let second = decide(&a, &state(&cfg, 1), false, &mut Allow(9));
-    assert_eq!(second, Decision::Skip { reason: "daily quota used (1/1 on 2013-04-20)".into() });
+    assert_eq!(
+        second,
+        Decision::Skip {
+            reason: "daily quota used (1/1 on 2013-04-20)".into()
+        }
+    );
 }
 
 #[test]
@@ -48,10 +61,24 @@ fn emergency_overrides_behind_the_guard() {
     let a = assessment(LUSHAN);
     let cfg = wechat_cfg();
     let d = decide(&a, &state(&cfg, 1), false, &mut Allow(1));
-    assert!(matches!(&d, Decision::Send { override_: true, .. }), "{d:?}");
-    assert!(d.reason().starts_with("emergency override: daily quota used"));
+    assert!(
+        matches!(
+            &d,
+            Decision::Send {
+                override_: true,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    assert!(d
+        .reason()
+        .starts_with("emergency override: daily quota used"));
     let held = decide(&a, &state(&cfg, 2), false, &mut Allow(0));
-    assert!(matches!(&held, Decision::Hold { reason } if reason.contains("flood guard")), "{held:?}");
+    assert!(
+        matches!(&held, Decision::Hold { reason } if reason.contains("flood guard")),
+        "{held:?}"
+    );
 }
 
 #[test]
@@ -60,7 +87,13 @@ fn emergency_with_free_quota_is_not_an_override() {
     let cfg = wechat_cfg();
     let mut guard = Allow(0);
     let d = decide(&a, &state(&cfg, 0), false, &mut guard);
-    assert!(matches!(d, Decision::Send { override_: false, .. }));
+    assert!(matches!(
+        d,
+        Decision::Send {
+            override_: false,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -68,8 +101,27 @@ fn weibo_always_posts_publishable_alerts() {
     let a = assessment(ROUTINE);
     let mut cfg = Config::quickstart().channels["weibo"].clone();
     cfg.dry_run = false;
-    let d = decide(&a, &ChannelState { name: "weibo", cfg: &cfg, day: "d".into(), used_today: 99, used_month: 99 }, false, &mut Allow(0));
-    assert!(matches!(d, Decision::Send { override_: false, ledger_day: None, dry_run: false, .. }));
+    let d = decide(
+        &a,
+        &ChannelState {
+            name: "weibo",
+            cfg: &cfg,
+            day: "d".into(),
+            used_today: 99,
+            used_month: 99,
+        },
+        false,
+        &mut Allow(0),
+    );
+    assert!(matches!(
+        d,
+        Decision::Send {
+            override_: false,
+            ledger_day: None,
+            dry_run: false,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -78,5 +130,16 @@ fn exercise_goes_dry_run_without_quota() {
     a.live = false;
     let cfg = wechat_cfg();
     let d = decide(&a, &state(&cfg, 5), false, &mut Allow(0));
-    assert!(matches!(d, Decision::Send { dry_run: true, ledger_day: None, override_: false, .. }), "{d:?}");
+    assert!(
+        matches!(
+            d,
+            Decision::Send {
+                dry_run: true,
+                ledger_day: None,
+                override_: false,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
 }

@@ -17,9 +17,25 @@ pub struct Record<'a> {
 
 const GENESIS: &str = "alertd-audit-v1";
 
-fn digest(prev: &str, at_ms: i64, kind: &str, channel: &str, alert: Option<i64>, actor: &str, reason: &str) -> String {
+fn digest(
+    prev: &str,
+    at_ms: i64,
+    kind: &str,
+    channel: &str,
+    alert: Option<i64>,
+    actor: &str,
+    reason: &str,
+) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &at_ms.to_string(), kind, channel, &alert.map(|a| a.to_string()).unwrap_or_default(), actor, reason] {
+    for part in [
+        prev,
+        &at_ms.to_string(),
+        kind,
+        channel,
+        &alert.map(|a| a.to_string()).unwrap_or_default(),
+        actor,
+        reason,
+    ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -28,11 +44,23 @@ fn digest(prev: &str, at_ms: i64, kind: &str, channel: &str, alert: Option<i64>,
 
 pub fn append(c: &Connection, r: &Record) -> Result<i64> {
     let prev: String = c
-        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
+        .query_row(
+            "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
         .optional()?
         .unwrap_or_else(|| GENESIS.to_string());
     let at = ms(r.at);
-    let hash = digest(&prev, at, r.kind, r.channel.unwrap_or(""), r.alert_id, r.actor, r.reason);
+    let hash = digest(
+        &prev,
+        at,
+        r.kind,
+        r.channel.unwrap_or(""),
+        r.alert_id,
+        r.actor,
+        r.reason,
+    );
     c.execute(
         "INSERT INTO audit (at_ms, kind, channel, alert_id, actor, reason, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -96,9 +124,20 @@ pub fn verify(c: &Connection) -> Result<Option<(i64, String)>> {
         if stored_prev != prev {
             return Ok(Some((id, "the previous row was deleted or changed".into())));
         }
-        let h = digest(&prev, r.get(1)?, &r.get::<_, String>(2)?, &r.get::<_, String>(3)?, r.get(4)?, &r.get::<_, String>(5)?, &r.get::<_, String>(6)?);
+        let h = digest(
+            &prev,
+            r.get(1)?,
+            &r.get::<_, String>(2)?,
+            &r.get::<_, String>(3)?,
+            r.get(4)?,
+            &r.get::<_, String>(5)?,
+            &r.get::<_, String>(6)?,
+        );
         if h != stored {
-            return Ok(Some((id, "the row's content does not match its hash".into())));
+            return Ok(Some((
+                id,
+                "the row's content does not match its hash".into(),
+            )));
         }
         prev = stored;
     }

@@ -33,7 +33,11 @@ pub fn find_duplicate(
     sender_msg: Option<(&str, &str)>,
 ) -> Result<Option<i64>> {
     if let Some(id) = c
-        .query_row("SELECT id FROM journal WHERE content_hash = ?1", [hash], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM journal WHERE content_hash = ?1",
+            [hash],
+            |r| r.get(0),
+        )
         .optional()?
     {
         return Ok(Some(id));
@@ -51,7 +55,10 @@ pub fn find_duplicate(
 }
 
 pub fn note_duplicate(c: &Connection, id: i64) -> Result<()> {
-    c.execute("UPDATE journal SET duplicates = duplicates + 1 WHERE id = ?1", [id])?;
+    c.execute(
+        "UPDATE journal SET duplicates = duplicates + 1 WHERE id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 
@@ -79,7 +86,10 @@ pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
 }
 
 pub fn set_alert(c: &Connection, journal_id: i64, alert_id: i64) -> Result<()> {
-    c.execute("UPDATE journal SET alert_id = ?2 WHERE id = ?1", params![journal_id, alert_id])?;
+    c.execute(
+        "UPDATE journal SET alert_id = ?2 WHERE id = ?1",
+        params![journal_id, alert_id],
+    )?;
     Ok(())
 }
 
@@ -98,7 +108,13 @@ pub fn rejected_since(c: &Connection, since_ms: i64, limit: usize) -> Result<Vec
          WHERE status = 'rejected' AND received_ms >= ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = st.query_map(params![since_ms, limit as i64], |r| {
-        Ok(Rejected { id: r.get(0)?, received_ms: r.get(1)?, topic: r.get(2)?, reason: r.get(3)?, label: r.get(4)? })
+        Ok(Rejected {
+            id: r.get(0)?,
+            received_ms: r.get(1)?,
+            topic: r.get(2)?,
+            reason: r.get(3)?,
+            label: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

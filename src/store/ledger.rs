@@ -8,7 +8,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub fn used(c: &Connection, channel: &str, day: &str) -> Result<u32> {
     let n: Option<i64> = c
-        .query_row("SELECT used FROM ledger WHERE channel = ?1 AND day = ?2", [channel, day], |r| r.get(0))
+        .query_row(
+            "SELECT used FROM ledger WHERE channel = ?1 AND day = ?2",
+            [channel, day],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(n.unwrap_or(0).max(0) as u32)
 }

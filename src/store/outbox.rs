@@ -107,11 +107,12 @@ pub struct Delivery {
     pub platform_ref: Option<String>,
     pub last_error: Option<String>,
     pub request: Option<String>,
+    pub created_ms: i64,
     pub updated_ms: i64,
 }
 
 const COLS: &str = "id, alert_id, channel, status, decision, text, dry_run, override, ledger_day,
-                    deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, updated_ms";
+                    deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, created_ms, updated_ms";
 
 fn row(r: &Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -130,23 +131,33 @@ fn row(r: &Row) -> rusqlite::Result<Delivery> {
         platform_ref: r.get(12)?,
         last_error: r.get(13)?,
         request: r.get(14)?,
-        updated_ms: r.get(15)?,
+        created_ms: r.get(15)?,
+        updated_ms: r.get(16)?,
     })
 }
 
 pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
-    Ok(c.query_row(&format!("SELECT {COLS} FROM deliveries WHERE id = ?1"), [id], row).optional()?)
+    Ok(c.query_row(
+        &format!("SELECT {COLS} FROM deliveries WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()?)
 }
 
 /// Every intent not yet finished, oldest first (for resume on start).
 pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!("SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, id"))?;
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, id"
+    ))?;
     let rows = st.query_map([], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 pub fn for_alert(c: &Connection, alert_id: i64) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!("SELECT {COLS} FROM deliveries WHERE alert_id = ?1 ORDER BY channel"))?;
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM deliveries WHERE alert_id = ?1 ORDER BY channel"
+    ))?;
     let rows = st.query_map([alert_id], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
@@ -160,7 +171,13 @@ pub fn by_status(c: &Connection, status: &str, limit: usize) -> Result<Vec<Deliv
 }
 
 /// Records an attempt that will be retried.
-pub fn retry_later(c: &Connection, id: &str, error: &str, next: jiff::Timestamp, now: jiff::Timestamp) -> Result<()> {
+pub fn retry_later(
+    c: &Connection,
+    id: &str,
+    error: &str,
+    next: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<()> {
     c.execute(
         "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
          WHERE id = ?1 AND status = 'pending'",

@@ -1,0 +1,106 @@
+//! Platform clients, one file each, behind one [`Channel`] trait.
+//!
+//! A client turns a delivery into the platform's request and the platform's answer into a
+//! [`Receipt`] or a classified [`SendError`] (Vector's `RetryLogic` idea): retryable (with a
+//! minimum wait when the platform names one) or permanent (with the platform's code and what it
+//! means), and whether a refusal means the quota was not used. Dry-run clients build the exact
+//! request, redact its secrets, and return it instead of sending.
+
+pub mod wechat;
+pub mod weibo;
+
+use crate::config::{ChannelConfig, ChannelKind};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The delivery id; WeChat's `clientmsgid`.
+    pub delivery_id: String,
+    pub text: String,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Receipt {
+    /// The platform's id for what was sent (WeChat `msg_id`, Weibo `idstr`).
+    pub platform_ref: Option<String>,
+    /// How it was delivered, when not plainly ("45065: already sent earlier").
+    pub note: Option<String>,
+    /// For dry-run: the exact request that would have been sent, secrets redacted.
+    pub dry_run_request: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub retryable: bool,
+    /// The platform's error code, when it gave one.
+    pub code: Option<i64>,
+    /// Human-readable, secrets redacted.
+    pub message: String,
+    /// The platform asked us to wait at least this long.
+    pub min_wait: Option<Duration>,
+    /// The platform definitively refused: the quota this delivery took is given back.
+    pub refund_quota: bool,
+}
+
+impl SendError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            code: None,
+            message: message.into(),
+            min_wait: None,
+            refund_quota: false,
+        }
+    }
+
+    pub fn permanent(code: Option<i64>, message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            code,
+            message: message.into(),
+            min_wait: None,
+            refund_quota: true,
+        }
+    }
+
+    pub fn wait(mut self, d: Duration) -> Self {
+        self.min_wait = Some(d);
+        self
+    }
+}
+
+pub trait Channel: Send + Sync {
+    fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Receipt, SendError>>;
+}
+
+/// Builds the client for one configured channel.
+pub fn build(
+    name: &str,
+    cfg: &ChannelConfig,
+    http: reqwest::Client,
+) -> Result<Arc<dyn Channel>, String> {
+    Ok(match cfg.kind {
+        ChannelKind::Wechat => Arc::new(wechat::Wechat::new(name, cfg, http)?),
+        ChannelKind::Weibo => Arc::new(weibo::Weibo::new(name, cfg, http)?),
+    })
+}
+
+/// A transport failure, with any secret in the URL removed.
+pub fn transport_error(e: reqwest::Error) -> SendError {
+    let what = if e.is_timeout() {
+        "no answer in time".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "transport error".to_string()
+    };
+    let detail = crate::secret::redact_params(&e.without_url().to_string());
+    SendError::retry(format!("{what}: {detail}"))
+}

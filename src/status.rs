@@ -1,0 +1,205 @@
+//! `alertd status`: what the daemon did and what it is waiting on, read from the store alone —
+//! so it answers "why did (or didn't) we send this?" even while the daemon is down. Secrets are
+//! never in the store, so they cannot appear here.
+
+use crate::clock::Clock;
+use crate::config::{ChannelKind, Config};
+use crate::store::{self, from_ms, journal, ledger, outbox};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub now: String,
+    pub channels: Vec<ChannelStatus>,
+    pub journal: JournalCounts,
+    pub pending: Vec<outbox::Delivery>,
+    pub failed: Vec<outbox::Delivery>,
+    pub held: Vec<outbox::Delivery>,
+    pub recent_alerts: Vec<AlertStatus>,
+    pub rejected_24h: Vec<journal::Rejected>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelStatus {
+    pub name: String,
+    pub kind: String,
+    pub dry_run: bool,
+    pub day: String,
+    pub pushes_used_today: Option<u32>,
+    pub pushes_left_today: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalCounts {
+    pub accepted: i64,
+    pub rejected: i64,
+    pub duplicates: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertStatus {
+    #[serde(flatten)]
+    pub alert: outbox::AlertRow,
+    pub created: String,
+    pub deliveries: Vec<DeliveryOutcome>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeliveryOutcome {
+    pub channel: String,
+    pub status: String,
+    pub decision: String,
+    pub platform_ref: Option<String>,
+    pub last_error: Option<String>,
+}
+
+pub fn collect(
+    cfg: &Config,
+    conn: &rusqlite::Connection,
+    clock: &dyn Clock,
+) -> store::Result<Status> {
+    let now = clock.now();
+    let mut channels = Vec::new();
+    for (name, ch) in &cfg.channels {
+        let tz = jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
+        let day = now.to_zoned(tz).date().to_string();
+        let (used, left) = match ch.kind {
+            ChannelKind::Wechat => {
+                let used = ledger::used(conn, name, &day)?;
+                (
+                    Some(used),
+                    Some(ch.daily_limit.unwrap_or(1).saturating_sub(used)),
+                )
+            }
+            ChannelKind::Weibo => (None, None),
+        };
+        channels.push(ChannelStatus {
+            name: name.clone(),
+            kind: format!("{:?}", ch.kind).to_lowercase(),
+            dry_run: ch.dry_run,
+            day,
+            pushes_used_today: used,
+            pushes_left_today: left,
+        });
+    }
+    let (accepted, rejected, duplicates) = journal::counts(conn)?;
+    let mut recent_alerts = Vec::new();
+    for a in outbox::recent_alerts(conn, 20)? {
+        let deliveries = outbox::for_alert(conn, a.id)?
+            .into_iter()
+            .map(|d| DeliveryOutcome {
+                channel: d.channel,
+                status: d.status,
+                decision: d.decision,
+                platform_ref: d.platform_ref,
+                last_error: d.last_error,
+            })
+            .collect();
+        recent_alerts.push(AlertStatus {
+            created: from_ms(a.created_ms).to_string(),
+            alert: a,
+            deliveries,
+        });
+    }
+    let day_ago = store::ms(now) - 24 * 3600 * 1000;
+    Ok(Status {
+        now: now.to_string(),
+        channels,
+        journal: JournalCounts {
+            accepted,
+            rejected,
+            duplicates,
+        },
+        pending: outbox::by_status(conn, "pending", 50)?,
+        failed: outbox::by_status(conn, "failed", 50)?,
+        held: outbox::by_status(conn, "held", 50)?,
+        recent_alerts,
+        rejected_24h: journal::rejected_since(conn, day_ago, 100)?,
+    })
+}
+
+impl Status {
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "alertd status at {}", self.now);
+        let _ = writeln!(s, "\nchannels:");
+        for c in &self.channels {
+            let quota = match (c.pushes_used_today, c.pushes_left_today) {
+                (Some(u), Some(l)) => format!("pushes today ({}): {u} used, {l} left", c.day),
+                _ => "no daily push quota".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "  {:<10} {:<7} {}{quota}",
+                c.name,
+                c.kind,
+                if c.dry_run { "[dry-run] " } else { "" }
+            );
+        }
+        let j = &self.journal;
+        let _ = writeln!(
+            s,
+            "\nfeed messages: {} accepted, {} rejected, {} duplicates ignored",
+            j.accepted, j.rejected, j.duplicates
+        );
+        for (title, list) in [
+            ("pending", &self.pending),
+            ("failed", &self.failed),
+            ("held", &self.held),
+        ] {
+            let _ = writeln!(s, "\n{title} deliveries: {}", list.len());
+            for d in list {
+                let why = d.last_error.as_deref().unwrap_or(&d.decision);
+                let _ = writeln!(
+                    s,
+                    "  alert {} {} (attempts {}): {why}",
+                    d.alert_id, d.channel, d.attempts
+                );
+            }
+        }
+        let _ = writeln!(s, "\nrecent alerts:");
+        for a in &self.recent_alerts {
+            let _ = writeln!(
+                s,
+                "  #{} {} {} {} {}{}",
+                a.alert.id,
+                a.created,
+                a.alert.class,
+                a.alert.action,
+                a.alert.event_key,
+                if a.alert.live { "" } else { " (exercise/test)" }
+            );
+            for d in &a.deliveries {
+                let r = d
+                    .platform_ref
+                    .as_deref()
+                    .map(|r| format!(" [{r}]"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "      {:<10} {:<9} {}{r}",
+                    d.channel,
+                    d.status,
+                    d.last_error.as_deref().unwrap_or(&d.decision)
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nrejected feed messages (24 h): {}",
+            self.rejected_24h.len()
+        );
+        for r in &self.rejected_24h {
+            let _ = writeln!(
+                s,
+                "  #{} {} {}: {}",
+                r.id,
+                from_ms(r.received_ms),
+                r.topic,
+                r.reason
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,450 @@
+//! alertd core, end to end: a feed message on a real MQTT broker becomes a WeChat mass send and
+//! a Weibo post at fake platforms that behave like the real ones, through a real SQLite store.
+
+mod support;
+
+use std::time::Duration;
+use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, LINK};
+
+const T0: &str = "2026-11-26T10:00:00+08:00";
+
+fn routine(id: &str, place: &str) -> Vec<u8> {
+    // M4.5 about 100 km from Chengdu: routine by the default rules.
+    quake(id, 1, 4.5, 31.5, 104.5, place, "2026-11-26T09:59:00+08:00")
+}
+
+fn emergency(id: &str, place: &str) -> Vec<u8> {
+    quake(id, 1, 6.2, 30.3, 103.0, place, "2026-11-26T09:59:30+08:00")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lushan_gives_one_push_and_one_post_and_weibo_does_not_wait_for_wechat() {
+    let env = Env::new("2013-04-20T08:04:30+08:00").await;
+    env.wechat.set_delay(Duration::from_secs(2));
+    let d = env.start(env.config("")).await;
+    env.publish("feeds/seismic/cenc", &support::harness::lushan())
+        .await;
+
+    wait_for("the Weibo post", 10, || env.weibo.posts().len() == 1).await;
+    // The WeChat answer is still 2 s away; Weibo went first.
+    let wechat_state = env
+        .deliveries()
+        .into_iter()
+        .find(|d| d.0 == "wechat")
+        .map(|d| d.1);
+    assert_eq!(
+        wechat_state.as_deref(),
+        Some("pending"),
+        "Weibo was posted while WeChat was still waiting"
+    );
+
+    wait_for("the WeChat job", 10, || env.wechat.jobs().len() == 1).await;
+    wait_for("both delivered", 10, || {
+        env.deliveries().iter().all(|d| d.1 == "delivered")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.wechat.jobs().len(), 1);
+    assert_eq!(env.weibo.posts().len(), 1);
+
+    let job = &env.wechat.jobs()[0];
+    assert!(
+        job.content.starts_with(
+            "【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"
+        ),
+        "{}",
+        job.content
+    );
+    assert!(
+        job.content.contains("7.0级地震")
+            && job.content.contains("震源深度13千米")
+            && job.content.contains("震中距成都市约1")
+    );
+    assert!(job.clientmsgid.starts_with("ad-wechat-") && job.clientmsgid.len() <= 64);
+    let post = &env.weibo.posts()[0];
+    assert!(
+        post.text.contains(LINK)
+            && post.text.contains("7.0级")
+            && post.text.contains("四川省雅安市芦山县")
+    );
+    assert!(post.text.chars().count() <= 140);
+    assert_eq!(post.rip, "203.0.113.7");
+
+    d.shutdown();
+    d.wait().await;
+    assert_no_secrets(&logs(), &env.wechat);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
+    let env = Env::new(T0).await;
+    let d = env.start(env.config("")).await;
+    env.publish("feeds/seismic/cenc", &routine("q1", "四川省绵阳市安州区"))
+        .await;
+    wait_for("first routine delivered", 10, || {
+        env.weibo.posts().len() == 1 && env.wechat.jobs().len() == 1
+    })
+    .await;
+    d.shutdown();
+    d.wait().await;
+
+    // A restart does not reset the ledger.
+    let d = env.start(env.config("")).await;
+    env.clock.advance(Duration::from_secs(3600));
+    env.publish("feeds/seismic/cenc", &routine("q2", "四川省德阳市什邡市"))
+        .await;
+    wait_for("second Weibo post", 10, || env.weibo.posts().len() == 2).await;
+    wait_for("second WeChat decision", 10, || env.deliveries().len() == 4).await;
+    let second = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.0 == "wechat")
+        .nth(1)
+        .expect("second wechat row");
+    assert_eq!(second.1, "skipped");
+    assert!(
+        second.2.contains("daily quota used (1/1 on 2026-11-26)"),
+        "{}",
+        second.2
+    );
+    assert_eq!(env.wechat.jobs().len(), 1, "WeChat pushed once");
+    assert_eq!(
+        env.wechat.sendall_attempts(),
+        1,
+        "the second was not even attempted"
+    );
+
+    // Local midnight (Asia/Shanghai), not UTC midnight, frees the push.
+    env.clock
+        .set("2026-11-26T23:59:00+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/cenc",
+        &quake(
+            "q3",
+            1,
+            4.4,
+            31.4,
+            104.4,
+            "四川省绵阳市涪城区",
+            "2026-11-26T23:58:00+08:00",
+        ),
+    )
+    .await;
+    wait_for("third decision", 10, || env.deliveries().len() == 6).await;
+    assert_eq!(
+        env.deliveries()[4].1,
+        "skipped",
+        "23:59 is still the same local day"
+    );
+    env.clock
+        .set("2026-11-27T00:00:30+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/cenc",
+        &quake(
+            "q4",
+            1,
+            4.6,
+            31.3,
+            104.3,
+            "四川省德阳市绵竹市",
+            "2026-11-27T00:00:00+08:00",
+        ),
+    )
+    .await;
+    wait_for("push on the new day", 10, || env.wechat.jobs().len() == 2).await;
+    let c = env.db();
+    let days: Vec<(String, i64)> = c
+        .prepare("SELECT day, used FROM ledger WHERE channel = 'wechat' ORDER BY day")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(
+        days,
+        vec![("2026-11-26".to_string(), 1), ("2026-11-27".to_string(), 1)]
+    );
+    d.shutdown();
+    d.wait().await;
+    assert_no_secrets(&logs(), &env.wechat);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is_held() {
+    let env = Env::new(T0).await;
+    // An account whose platform quota is larger than alertd's configured daily_limit, so the
+    // overrides are accepted and counted at the fake.
+    env.wechat.set_mass_quota_per_day(10);
+    let d = env
+        .start(env.config("[override]\nmax_per_hour = 3\n"))
+        .await;
+    env.publish("feeds/seismic/cenc", &routine("r1", "四川省绵阳市安州区"))
+        .await;
+    wait_for("routine push", 10, || env.wechat.jobs().len() == 1).await;
+    for (i, place) in [
+        "四川省雅安市芦山县",
+        "四川省雅安市宝兴县",
+        "四川省雅安市天全县",
+        "四川省雅安市名山区",
+    ]
+    .iter()
+    .enumerate()
+    {
+        env.clock.advance(Duration::from_secs(60));
+        env.publish("feeds/seismic/cenc", &emergency(&format!("e{i}"), place))
+            .await;
+        wait_for("emergency decided", 10, || {
+            env.deliveries().len() == 4 + 2 * i
+        })
+        .await;
+    }
+    wait_for("three override pushes", 10, || env.wechat.jobs().len() == 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        env.wechat.jobs().len(),
+        4,
+        "1 routine + 3 overrides; the 4th is held"
+    );
+    assert_eq!(env.weibo.posts().len(), 5, "Weibo posts every one");
+
+    let wechat: Vec<_> = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.0 == "wechat")
+        .collect();
+    for w in &wechat[1..4] {
+        assert_eq!(w.1, "delivered");
+        assert!(
+            w.2.starts_with("emergency override: daily quota used"),
+            "{}",
+            w.2
+        );
+    }
+    assert_eq!(wechat[4].1, "held");
+    assert!(wechat[4].2.contains("flood guard"), "{}", wechat[4].2);
+
+    let c = env.db();
+    let overrides: Vec<(String, String)> = c
+        .prepare("SELECT actor, reason FROM audit WHERE kind = 'override' ORDER BY id")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(overrides.len(), 3);
+    assert!(
+        overrides[0].0.contains("rules.quake[0]"),
+        "audited with the rule: {}",
+        overrides[0].0
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"),
+        1
+    );
+    assert_eq!(alertd::store::audit::verify(&c).expect("verify"), None);
+    d.shutdown();
+    d.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_refusing_an_override_is_recorded_and_the_quota_stays_used() {
+    let env = Env::new(T0).await;
+    let d = env.start(env.config("")).await;
+    env.publish("feeds/seismic/cenc", &routine("r1", "四川省绵阳市安州区"))
+        .await;
+    wait_for("routine push", 10, || env.wechat.jobs().len() == 1).await;
+    env.publish("feeds/seismic/cenc", &emergency("e1", "四川省雅安市芦山县"))
+        .await;
+    wait_for("override answered", 10, || {
+        env.deliveries()
+            .iter()
+            .filter(|d| d.0 == "wechat")
+            .nth(1)
+            .is_some_and(|d| d.1 == "failed")
+    })
+    .await;
+    let w = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.0 == "wechat")
+        .nth(1)
+        .expect("row");
+    assert!(w.3.contains("WeChat 45028"), "{}", w.3);
+    assert_eq!(env.wechat.sendall_attempts(), 2, "45028 is not retried");
+    assert_eq!(
+        env.count("SELECT used FROM ledger WHERE channel = 'wechat'"),
+        2,
+        "45028 does not give quota back"
+    );
+    assert_eq!(env.weibo.posts().len(), 2);
+    d.shutdown();
+    d.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_rejected_with_a_reason_and_the_next_good_message_goes_out() {
+    let env = Env::new(T0).await;
+    let d = env.start(env.config("")).await;
+    let good = String::from_utf8(routine("g1", "四川省绵阳市安州区")).expect("utf8");
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            b"{\"schema\": \"alert-feed/1\", ".to_vec(),
+            "malformed JSON at line 1",
+        ),
+        (
+            good.replace("\"magnitude\":4.5", "\"magnitude\":\"4.5\"")
+                .into_bytes(),
+            "field `quake.magnitude`: must be a number",
+        ),
+        (
+            good.replace("\"lat\":31.5", "\"lat\":91.5").into_bytes(),
+            "field `quake.lat`: 91.5 is outside [-90, 90]",
+        ),
+        (
+            good.replace("\"depth_km\":10", "\"depth_km\":-3")
+                .into_bytes(),
+            "field `quake.depth_km`",
+        ),
+        (vec![b'x'; 2 << 20], "exceeds the limit of 1048576 bytes"),
+        (
+            (0..997u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+            "not UTF-8",
+        ),
+    ];
+    for (payload, _) in &cases {
+        env.publish("feeds/seismic/cenc", payload).await;
+    }
+    wait_for("all rejected", 10, || {
+        env.count("SELECT COUNT(*) FROM journal WHERE status = 'rejected'") == cases.len() as i64
+    })
+    .await;
+    let reasons: Vec<String> = env
+        .db()
+        .prepare("SELECT reason FROM journal WHERE status = 'rejected' ORDER BY id")
+        .expect("q")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    for ((_, want), got) in cases.iter().zip(&reasons) {
+        assert!(got.contains(want), "expected {want:?} in {got:?}");
+    }
+    // Each was logged once at WARN with its reason.
+    assert!(logs().contains("field `quake.lat`: 91.5 is outside [-90, 90]"));
+
+    env.publish("feeds/seismic/cenc", good.as_bytes()).await;
+    wait_for("the good message goes out", 10, || {
+        env.weibo.posts().len() == 1 && env.wechat.jobs().len() == 1
+    })
+    .await;
+    let status = alertd::status::collect(&env.config(""), &env.db(), &env.clock).expect("status");
+    assert_eq!(status.rejected_24h.len(), cases.len());
+    d.shutdown();
+    d.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_and_repeated_messages_are_processed_once() {
+    let env = Env::new(T0).await;
+    let d = env.start(env.config("")).await;
+    let m = routine("d1", "四川省绵阳市安州区");
+    env.publish("feeds/seismic/cenc", &m).await;
+    env.publish("feeds/seismic/cenc", &m).await;
+    // Same msg_id, different bytes (a relay re-serialising): still a duplicate.
+    let reformatted =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&m).expect("json"))
+            .expect("json");
+    env.publish("feeds/seismic/other-relay", &reformatted).await;
+    wait_for("duplicates counted", 10, || {
+        env.count("SELECT COALESCE(SUM(duplicates),0) FROM journal") == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 1);
+    assert_eq!(env.weibo.posts().len(), 1);
+    assert_eq!(env.wechat.jobs().len(), 1);
+    d.shutdown();
+    d.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refreshed_once_and_the_send_succeeds() {
+    let env = Env::new(T0).await;
+    let d = env.start(env.config("")).await;
+    env.publish("feeds/seismic/cenc", &routine("t1", "四川省绵阳市安州区"))
+        .await;
+    wait_for("first push", 10, || env.wechat.jobs().len() == 1).await;
+    assert_eq!(env.wechat.token_fetches(), 1);
+
+    env.wechat.expire_tokens();
+    env.clock
+        .set("2026-11-27T09:00:00+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/cenc",
+        &quake(
+            "t2",
+            1,
+            4.5,
+            31.4,
+            104.4,
+            "四川省绵阳市涪城区",
+            "2026-11-27T08:59:00+08:00",
+        ),
+    )
+    .await;
+    wait_for("second push after refresh", 10, || {
+        env.wechat.jobs().len() == 2
+    })
+    .await;
+    assert_eq!(
+        env.wechat.token_fetches(),
+        2,
+        "one refresh, not one per attempt"
+    );
+    assert!(env
+        .wechat
+        .requests()
+        .iter()
+        .any(|r| r.contains("errcode") || r.contains("sendall")));
+    d.shutdown();
+    d.wait().await;
+    assert_no_secrets(&logs(), &env.wechat);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exercises_never_reach_a_live_channel() {
+    let env = Env::new("2013-04-20T08:04:30+08:00").await;
+    let d = env.start(env.config("")).await;
+    let ex = String::from_utf8(support::harness::lushan())
+        .expect("utf8")
+        .replace("\"actual\"", "\"exercise\"");
+    env.publish("feeds/seismic/cenc", ex.as_bytes()).await;
+    wait_for("dry-run recorded", 10, || {
+        env.deliveries().iter().filter(|d| d.1 == "dry_run").count() == 2
+    })
+    .await;
+    assert_eq!(env.wechat.sendall_attempts(), 0);
+    assert_eq!(env.weibo.attempts(), 0);
+    let req: String = env
+        .db()
+        .query_row(
+            "SELECT request FROM deliveries WHERE channel = 'wechat'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("request");
+    assert!(
+        req.contains("/cgi-bin/message/mass/sendall?access_token=***") && req.contains("7.0级地震"),
+        "{req}"
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM ledger"),
+        0,
+        "exercises use no quota"
+    );
+    d.shutdown();
+    d.wait().await;
+    assert_no_secrets(&logs(), &env.wechat);
+}

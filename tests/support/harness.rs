@@ -1,0 +1,278 @@
+//! The daemon under test, in-process: an embedded broker, the fake platforms, a temp store and
+//! an injected clock shared by the daemon and the fakes.
+
+use super::fake_wechat::{self, FakeWechat};
+use super::fake_weibo::{self, FakeWeibo};
+use alertd::clock::{Clock, ManualClock, SharedClock};
+use alertd::config::Config;
+use alertd::daemon::Running;
+use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+pub const SAFE_DOMAIN: &str = "www.example.gov.cn";
+pub const LINK: &str = "https://www.example.gov.cn/alerts";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+    pub wechat: FakeWechat,
+    pub weibo: FakeWeibo,
+    pub broker: String,
+}
+
+impl Env {
+    /// Starts at `start` (an RFC 3339 time): fakes, a broker, no daemon yet.
+    pub async fn new(start: &str) -> Env {
+        capture_logs();
+        let clock = ManualClock::new(start.parse().expect("start time"));
+        let c = clock.clone();
+        let now: super::NowFn = Arc::new(move || c.now());
+        let addr = alertd::embedded::start(0).expect("embedded broker");
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+            wechat: FakeWechat::start(now.clone()).await,
+            weibo: FakeWeibo::start(now, SAFE_DOMAIN).await,
+            clock,
+            broker: format!("mqtt://{addr}"),
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("alertd.db")
+    }
+
+    /// A config pointing at this env; `extra` is appended (TOML tables).
+    pub fn config_text(&self, client_id: &str, extra: &str) -> String {
+        format!(
+            r#"
+[mqtt]
+url = "{broker}"
+client_id = "{client_id}"
+topics = ["feeds/seismic/#", "feeds/weather/#"]
+reconnect_max_secs = 1
+
+[store]
+path = "{store}"
+
+[jurisdiction]
+name = "成都市"
+office = "成都市应急管理局"
+lat = 30.66
+lon = 104.07
+adcodes = ["510100"]
+
+[channels.wechat]
+kind = "wechat"
+api_base = "{wechat}"
+appid = "{appid}"
+secret = "{secret}"
+daily_limit = 1
+request_timeout_secs = 3
+
+[channels.weibo]
+kind = "weibo"
+api_base = "{weibo}"
+access_token = "{token}"
+link = "{link}"
+rip = "203.0.113.7"
+request_timeout_secs = 3
+
+[deliver]
+retry_initial_ms = 50
+retry_max_secs = 2
+
+[compose]
+link_allowlist = ["{domain}"]
+{extra}
+"#,
+            broker = self.broker,
+            store = self.store_path().display(),
+            wechat = self.wechat.base_url(),
+            appid = fake_wechat::APPID,
+            secret = fake_wechat::SECRET,
+            weibo = self.weibo.base_url(),
+            token = fake_weibo::TOKEN,
+            link = LINK,
+            domain = SAFE_DOMAIN,
+        )
+    }
+
+    pub fn config(&self, extra: &str) -> Config {
+        let text = self.config_text("alertd-test", extra);
+        Config::parse(&text, std::path::Path::new("test.toml")).expect("test config")
+    }
+
+    pub async fn start(&self, cfg: Config) -> Running {
+        let clock: SharedClock = Arc::new(self.clock.clone());
+        let running = alertd::daemon::start(cfg, clock)
+            .await
+            .expect("daemon starts");
+        tokio::time::timeout(Duration::from_secs(10), running.connected())
+            .await
+            .expect("daemon connects");
+        running
+    }
+
+    pub async fn publish(&self, topic: &str, payload: &[u8]) {
+        publish(&self.broker, topic, payload).await
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        alertd::store::open(&self.store_path()).expect("store")
+    }
+
+    /// (channel, status, decision, last_error) of every delivery, in creation order.
+    pub fn deliveries(&self) -> Vec<(String, String, String, String)> {
+        let c = self.db();
+        let mut st = c
+            .prepare("SELECT channel, status, decision, COALESCE(last_error, '') FROM deliveries ORDER BY created_ms, rowid")
+            .expect("query");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+}
+
+/// Publishes at QoS 1 and waits for the broker's PUBACK.
+pub async fn publish(url: &str, topic: &str, payload: &[u8]) {
+    let (host, port, _) = alertd::feed::mqtt::parse_url(url).expect("url");
+    let id = format!("test-pub-{}", rand::random::<u32>());
+    let mut o = MqttOptions::new(id, host, port);
+    o.set_max_packet_size(8 << 20, 8 << 20);
+    let (client, mut ev) = AsyncClient::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+        .await
+        .expect("publish");
+    let acked = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Incoming::PubAck(_))) => break,
+                Ok(_) => {}
+                Err(e) => panic!("publisher: {e}"),
+            }
+        }
+    })
+    .await;
+    acked.expect("broker acked the publish");
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), ev.poll()).await;
+}
+
+/// Polls `f` every 20 ms until it is true; panics with `what` after `secs`.
+pub async fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        if std::time::Instant::now() > deadline {
+            panic!("timed out waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A native quake message. `origin` is RFC 3339; `sent` is one minute later.
+pub fn quake(
+    event_id: &str,
+    rev: u32,
+    mag: f64,
+    lat: f64,
+    lon: f64,
+    place: &str,
+    origin: &str,
+) -> Vec<u8> {
+    let o: jiff::Timestamp = origin.parse().expect("origin");
+    let sent = o + jiff::SignedDuration::from_secs(60 + rev as i64);
+    serde_json::to_vec(&serde_json::json!({
+        "schema": "alert-feed/1",
+        "msg_id": format!("{event_id}-r{rev}"),
+        "event_id": event_id,
+        "kind": "earthquake",
+        "msg_type": if rev == 1 { "alert" } else { "update" },
+        "status": "actual",
+        "sender": {"id": "cenc", "name": "中国地震台网中心"},
+        "sent": sent.to_string(),
+        "quake": {"origin_time": origin, "lat": lat, "lon": lon, "depth_km": 10,
+                  "magnitude": mag, "mag_type": "Ms", "place": place, "review": "automatic"}
+    }))
+    .expect("json")
+}
+
+/// Lushan 2013 as the native feed sends it.
+pub fn lushan() -> Vec<u8> {
+    include_bytes!("../../alerts/samples/lushan-2013.json").to_vec()
+}
+
+// ---- log capture: every test binary that uses the harness captures the daemon's logs, and
+// ---- `assert_no_secrets` checks that no credential or token ever appeared in them.
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,rumqttd=off,hyper=info,reqwest=debug,h2=info")
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .try_init();
+        buf
+    });
+}
+
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap_or_else(|e| e.into_inner())).into_owned())
+        .unwrap_or_default()
+}
+
+/// Fails if any known secret — the AppSecret, the Weibo token, or any WeChat access token the
+/// fake issued (read from the requests it received) — appears in `text`.
+pub fn assert_no_secrets(text: &str, wechat: &FakeWechat) {
+    let mut secrets = vec![
+        fake_wechat::SECRET.to_string(),
+        fake_weibo::TOKEN.to_string(),
+    ];
+    for r in wechat.requests() {
+        if let Some(i) = r.find("access_token=") {
+            let tok: String = r[i + 13..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            if tok.len() > 8 {
+                secrets.push(tok);
+            }
+        }
+    }
+    for s in &secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret appeared in the output: {}…",
+            &s[..6]
+        );
+    }
+}
