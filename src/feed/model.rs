@@ -111,6 +111,9 @@ pub struct Quake {
     pub mag_type: Option<String>,
     pub place: String,
     pub review: Option<Review>,
+    /// Estimated maximum intensity (EEW relays' `MaxIntensity`, CENC `epiIntensity`).
+    #[serde(default)]
+    pub max_intensity: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -119,6 +122,9 @@ pub struct Area {
     pub adcodes: Vec<String>,
     /// Rings of (lon, lat), GeoJSON order.
     pub polygons: Vec<Vec<(f64, f64)>>,
+    /// CAP circles: (lat, lon, radius km).
+    #[serde(default)]
+    pub circles: Vec<(f64, f64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +136,16 @@ pub struct Weather {
     pub description: String,
     pub expires: Option<Timestamp>,
     pub area: Area,
+    /// CAP severity / urgency / certainty as sent (Extreme, Immediate, Observed, ...).
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub urgency: Option<String>,
+    #[serde(default)]
+    pub certainty: Option<String>,
+    /// Advice to the public (CAP `instruction`).
+    #[serde(default)]
+    pub instruction: Option<String>,
 }
 
 /// One revision of one event, whatever format it came in.

@@ -148,6 +148,7 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
         mag_type: f.opt_str("mag_type")?.map(clean),
         place: clean(f.req_str("place")?),
         review,
+        max_intensity: None,
     })
 }
 
@@ -209,7 +210,12 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
             desc: clean(af.req_str("desc")?),
             adcodes: af.id_list("adcodes")?,
             polygons,
+            circles: Vec::new(),
         },
+        severity: None,
+        urgency: None,
+        certainty: None,
+        instruction: f.opt_str("instruction")?.map(clean),
     })
 }
 
