@@ -15,7 +15,7 @@
 use crate::clock::SharedClock;
 use crate::compose::Composer;
 use crate::config::{resolve_secret, Config};
-use crate::deliver::{channels, retry::RetryPolicy, ChannelSlot, Deliverer};
+use crate::deliver::{channels, retry::RetryPolicy, ChannelSlot, Deliverer, Job};
 use crate::feed::mqtt::{self, Received};
 use crate::pipeline::{Outcome, Pipeline};
 use crate::store;
@@ -140,7 +140,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     let (connected_tx, connected_rx) = watch::channel(false);
     let (done_tx, done_rx) = watch::channel(false);
     let (in_tx, in_rx) = mpsc::channel::<Received>(1024);
-    let (deliver_tx, deliver_rx) = mpsc::unbounded_channel::<String>();
+    let (deliver_tx, deliver_rx) = mpsc::unbounded_channel::<Job>();
 
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(
@@ -208,7 +208,7 @@ fn pipeline_loop(
     mut pipeline: Pipeline,
     mut rx: mpsc::Receiver<Received>,
     client: rumqttc::AsyncClient,
-    deliver: mpsc::UnboundedSender<String>,
+    deliver: mpsc::UnboundedSender<Job>,
     done: watch::Sender<bool>,
     shutdown: watch::Receiver<bool>,
     rt: tokio::runtime::Handle,
@@ -247,8 +247,8 @@ fn pipeline_loop(
         }
         for o in outcomes {
             if let Outcome::Accepted { deliveries, .. } = o {
-                for id in deliveries {
-                    let _ = deliver.send(id);
+                for job in deliveries {
+                    let _ = deliver.send(job);
                 }
             }
         }

@@ -11,6 +11,7 @@ use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
 use crate::compose::{context, Composer};
 use crate::config::{ChannelKind, Config};
+use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind};
 use crate::gate::{self, ChannelState, Decision, FloodGuard};
 use crate::store::{self, audit, events, journal, ledger, outbox, StoreError};
@@ -37,7 +38,7 @@ pub enum Outcome {
         reason: String,
         alert_id: Option<i64>,
         /// Intents to hand to the deliverer (status pending).
-        deliveries: Vec<String>,
+        deliveries: Vec<Job>,
     },
 }
 
@@ -217,7 +218,7 @@ impl Stages {
         a: &Assessment,
         alert_id: i64,
         now: jiff::Timestamp,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<Job>, StoreError> {
         let cfg = self.cfg.clone();
         let kind = match ev.kind {
             Kind::Earthquake => "quake",
@@ -351,7 +352,7 @@ impl Stages {
             }
             info!(event = %a.event_key, channel = %name, status = status.as_str(), reason = %reason, "gate");
             if status == outbox::Status::Pending {
-                pending.push(id);
+                pending.push(Job { id, channel: name.clone() });
             }
         }
         Ok(pending)

@@ -22,6 +22,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
+/// A delivery to make: its id and its channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub channel: String,
+}
+
 pub struct ChannelSlot {
     pub client: Arc<dyn Channel>,
     pub timeout: Duration,
@@ -87,57 +94,69 @@ impl Deliverer {
     }
 
     /// Runs until the pipeline closes `rx`; then gives in-flight sends `grace` to finish.
-    pub async fn run(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<String>, grace: Duration) {
+    /// `rx` carries (delivery id, channel name).
+    pub async fn run(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Job>, grace: Duration) {
         let mut tasks = JoinSet::new();
+        // Serial channels get one worker each, fed in order.
+        let mut queues: HashMap<String, mpsc::UnboundedSender<String>> = HashMap::new();
+        for (name, slot) in &self.channels {
+            if slot.client.serial() {
+                let (tx, mut qrx) = mpsc::unbounded_channel::<String>();
+                let me = self.clone();
+                tasks.spawn(async move {
+                    while let Some(id) = qrx.recv().await {
+                        me.deliver(&id).await;
+                    }
+                });
+                queues.insert(name.clone(), tx);
+            }
+        }
         match self.with_db(|c| outbox::pending(c)).await {
             Ok(pending) => {
                 if !pending.is_empty() {
                     info!(count = pending.len(), "resuming unfinished deliveries");
                 }
                 for d in pending {
-                    self.clone().start(&mut tasks, d.id);
+                    self.clone().dispatch(&mut tasks, &queues, Job { id: d.id, channel: d.channel });
                 }
             }
             Err(e) => error!(error = %e, "cannot read pending deliveries"),
         }
         loop {
             tokio::select! {
-                id = rx.recv() => match id {
-                    Some(id) => self.clone().start(&mut tasks, id),
+                job = rx.recv() => match job {
+                    Some(job) => self.clone().dispatch(&mut tasks, &queues, job),
                     None => break,
                 },
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
-        let _ =
-            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        drop(queues);
+        let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if !tasks.is_empty() {
-            warn!(
-                count = tasks.len(),
-                "deliveries still in flight at shutdown stay pending and resume on start"
-            );
+            warn!(count = tasks.len(), "deliveries still in flight at shutdown stay pending and resume on start");
         }
         tasks.shutdown().await;
     }
 
-    fn start(self: Arc<Self>, tasks: &mut JoinSet<()>, id: String) {
-        let fresh = self
-            .inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone());
-        if fresh {
-            tasks.spawn(async move {
-                self.deliver(&id).await;
-                self.inflight
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-            });
+    fn dispatch(self: Arc<Self>, tasks: &mut JoinSet<()>, queues: &HashMap<String, mpsc::UnboundedSender<String>>, job: Job) {
+        let fresh = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).insert(job.id.clone());
+        if !fresh {
+            return;
         }
+        if let Some(q) = queues.get(&job.channel) {
+            let _ = q.send(job.id);
+            return;
+        }
+        tasks.spawn(async move { self.deliver(&job.id).await });
     }
 
     async fn deliver(&self, id: &str) {
+        self.deliver_inner(id).await;
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    async fn deliver_inner(&self, id: &str) {
         let key = id.to_string();
         let row = match self.with_db(move |c| outbox::get(c, &key)).await {
             Ok(Some(r)) if r.status == "pending" => r,

@@ -78,6 +78,13 @@ impl SendError {
 
 pub trait Channel: Send + Sync {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Receipt, SendError>>;
+
+    /// Deliveries go one at a time, oldest first. For a platform whose duplicate check only
+    /// compares with the account's *latest* post (Weibo), this is what makes a resend after a
+    /// crash safe: the one request whose outcome is unknown is always the latest one.
+    fn serial(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the client for one configured channel.

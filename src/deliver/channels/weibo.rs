@@ -107,6 +107,12 @@ impl Channel for Weibo {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(self.share(req))
     }
+
+    /// Weibo has no idempotency key: 20019 only says "identical to your previous post". Posting
+    /// one at a time keeps the unknown-outcome post the previous one, so its resend is caught.
+    fn serial(&self) -> bool {
+        true
+    }
 }
 
 pub fn classify(code: i64, http: u16, error: &str) -> Result<Receipt, SendError> {
