@@ -13,6 +13,7 @@ pub mod fake_wechat;
 pub mod fake_wecom;
 pub mod fake_weibo;
 pub mod harness;
+pub mod mosquitto;
 mod wechat_tokens;
 
 /// The clock a fake uses for every time-based rule (token expiry, quota day, rate windows).
