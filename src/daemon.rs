@@ -142,21 +142,19 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     let (in_tx, in_rx) = mpsc::channel::<Received>(1024);
     let (deliver_tx, deliver_rx) = mpsc::unbounded_channel::<Job>();
 
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(
-        deliverer.run(deliver_rx, Duration::from_secs(5)),
-    ));
-    tasks.push(tokio::spawn(mqtt::run(
-        client.clone(),
+    let source = mqtt::Source {
+        client: client.clone(),
         eventloop,
-        cfg.mqtt.topics.clone(),
-        in_tx,
-        clock.clone(),
-        Duration::from_secs(cfg.mqtt.reconnect_max_secs.max(1)),
-        connected_tx,
-        shutdown_rx.clone(),
-        done_rx,
-    )));
+        topics: cfg.mqtt.topics.clone(),
+        tx: in_tx,
+        clock: clock.clone(),
+        reconnect_max: Duration::from_secs(cfg.mqtt.reconnect_max_secs.max(1)),
+    };
+    let signals = mqtt::Signals { connected: connected_tx, shutdown: shutdown_rx.clone(), pipeline_done: done_rx };
+    let tasks = vec![
+        tokio::spawn(deliverer.run(deliver_rx, Duration::from_secs(5))),
+        tokio::spawn(mqtt::run(source, signals)),
+    ];
     let handle = tokio::runtime::Handle::current();
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())

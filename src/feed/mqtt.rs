@@ -114,19 +114,30 @@ pub fn options(
     Ok(o)
 }
 
+/// What the MQTT task runs with.
+pub struct Source {
+    pub client: AsyncClient,
+    pub eventloop: EventLoop,
+    pub topics: Vec<String>,
+    pub tx: mpsc::Sender<Received>,
+    pub clock: SharedClock,
+    pub reconnect_max: Duration,
+}
+
+/// How the MQTT task talks to the rest of the daemon.
+pub struct Signals {
+    /// Set to true on every (re)connect, false on every loss.
+    pub connected: watch::Sender<bool>,
+    pub shutdown: watch::Receiver<bool>,
+    /// The pipeline has committed and acked its last batch.
+    pub pipeline_done: watch::Receiver<bool>,
+}
+
 /// Drives the connection until `shutdown`; forwards publishes to `tx`. When shutting down it
 /// stops forwarding, keeps polling so the pipeline's last acks go out, then disconnects.
-pub async fn run(
-    client: AsyncClient,
-    mut eventloop: EventLoop,
-    topics: Vec<String>,
-    tx: mpsc::Sender<Received>,
-    clock: SharedClock,
-    reconnect_max: Duration,
-    connected: watch::Sender<bool>,
-    mut shutdown: watch::Receiver<bool>,
-    mut pipeline_done: watch::Receiver<bool>,
-) {
+pub async fn run(source: Source, signals: Signals) {
+    let Source { client, mut eventloop, topics, tx, clock, reconnect_max } = source;
+    let Signals { connected, mut shutdown, mut pipeline_done } = signals;
     let mut tx = Some(tx);
     let mut backoff = Duration::from_millis(100);
     loop {

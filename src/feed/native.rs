@@ -121,7 +121,7 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
         return Err(f.bad("lon", format!("{lon} is outside [-180, 180]")));
     }
     let depth_km = f.req_num("depth_km")?;
-    if depth_km < 0.0 || depth_km > 800.0 {
+    if !(0.0..=800.0).contains(&depth_km) {
         return Err(f.bad("depth_km", format!("{depth_km} is outside [0, 800]")));
     }
     let magnitude = f.req_num("magnitude")?;
