@@ -150,7 +150,11 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         clock: clock.clone(),
         reconnect_max: Duration::from_secs(cfg.mqtt.reconnect_max_secs.max(1)),
     };
-    let signals = mqtt::Signals { connected: connected_tx, shutdown: shutdown_rx.clone(), pipeline_done: done_rx };
+    let signals = mqtt::Signals {
+        connected: connected_tx,
+        shutdown: shutdown_rx.clone(),
+        pipeline_done: done_rx,
+    };
     let tasks = vec![
         tokio::spawn(deliverer.run(deliver_rx, Duration::from_secs(5))),
         tokio::spawn(mqtt::run(source, signals)),

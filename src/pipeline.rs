@@ -352,7 +352,10 @@ impl Stages {
             }
             info!(event = %a.event_key, channel = %name, status = status.as_str(), reason = %reason, "gate");
             if status == outbox::Status::Pending {
-                pending.push(Job { id, channel: name.clone() });
+                pending.push(Job {
+                    id,
+                    channel: name.clone(),
+                });
             }
         }
         Ok(pending)

@@ -9,7 +9,11 @@ use std::time::Duration;
 use support::harness::{assert_no_secrets, quake, wait_for, Env};
 
 fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
     Command::new(env!("CARGO_BIN_EXE_alertd"))
         .args(["run", "--config"])
         .arg(config)
@@ -32,17 +36,44 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
     let log = env.dir.path().join("alertd.log");
 
     let mut child = spawn(&cfg, &log);
-    wait_for("daemon connected", 20, || std::fs::read_to_string(&log).unwrap_or_default().contains("mqtt: connected")).await;
+    wait_for("daemon connected", 20, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("mqtt: connected")
+    })
+    .await;
 
     let origin = (now - jiff::SignedDuration::from_secs(60)).to_string();
-    let places = ["四川省雅安市芦山县", "四川省雅安市宝兴县", "四川省雅安市天全县"];
+    let places = [
+        "四川省雅安市芦山县",
+        "四川省雅安市宝兴县",
+        "四川省雅安市天全县",
+    ];
     for (i, place) in places.iter().enumerate() {
-        env.publish("feeds/seismic/cenc", &quake(&format!("k{i}"), 1, 6.1 + i as f64 / 10.0, 30.3, 103.0, place, &origin)).await;
+        env.publish(
+            "feeds/seismic/cenc",
+            &quake(
+                &format!("k{i}"),
+                1,
+                6.1 + i as f64 / 10.0,
+                30.3,
+                103.0,
+                place,
+                &origin,
+            ),
+        )
+        .await;
     }
     // WeChat has accepted every request and answered none. Weibo posts one at a time (its only
     // duplicate check is against the latest post), so one post hangs and two wait behind it.
-    wait_for("requests accepted, answers pending", 20, || env.wechat.jobs().len() == 3 && env.weibo.posts().len() == 1).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"), 6);
+    wait_for("requests accepted, answers pending", 20, || {
+        env.wechat.jobs().len() == 3 && env.weibo.posts().len() == 1
+    })
+    .await;
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"),
+        6
+    );
 
     child.kill().expect("kill -9");
     child.wait().expect("reaped");
@@ -53,24 +84,53 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
     env.clock.advance(Duration::from_secs(61));
 
     let mut child = spawn(&cfg, &log);
-    wait_for("all delivered after restart", 30, || env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 6).await;
+    wait_for("all delivered after restart", 30, || {
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 6
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(env.wechat.jobs().len(), 3, "exactly one WeChat job per alert");
-    assert_eq!(env.weibo.posts().len(), 3, "exactly one Weibo post per alert");
+    assert_eq!(
+        env.wechat.jobs().len(),
+        3,
+        "exactly one WeChat job per alert"
+    );
+    assert_eq!(
+        env.weibo.posts().len(),
+        3,
+        "exactly one Weibo post per alert"
+    );
 
     let c = env.db();
     for job in env.wechat.jobs() {
         let stored: String = c
-            .query_row("SELECT platform_ref FROM deliveries WHERE id = ?1", [&job.clientmsgid], |r| r.get(0))
+            .query_row(
+                "SELECT platform_ref FROM deliveries WHERE id = ?1",
+                [&job.clientmsgid],
+                |r| r.get(0),
+            )
             .expect("delivery for the job");
-        assert_eq!(stored, job.msg_id.to_string(), "the resumed send adopted the original msg_id (45065)");
+        assert_eq!(
+            stored,
+            job.msg_id.to_string(),
+            "the resumed send adopted the original msg_id (45065)"
+        );
     }
     let notes: i64 = c
-        .query_row("SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND last_error LIKE '20019%'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND last_error LIKE '20019%'",
+            [],
+            |r| r.get(0),
+        )
         .expect("q");
-    assert_eq!(notes, 1, "the post whose answer was lost: Weibo's identical-content answer counted as delivered");
+    assert_eq!(
+        notes, 1,
+        "the post whose answer was lost: Weibo's identical-content answer counted as delivered"
+    );
 
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let status = child.wait().expect("exit");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
     let text = std::fs::read_to_string(&log).expect("log");

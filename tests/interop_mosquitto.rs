@@ -16,16 +16,26 @@ const T0: &str = "2026-11-26T10:00:00+08:00";
 async fn lushan_through_the_system_mosquitto() {
     let mut env = Env::new("2013-04-20T08:04:30+08:00").await;
     env.broker = "mqtt://127.0.0.1:1883".into();
-    std::net::TcpStream::connect("127.0.0.1:1883").expect("the system Mosquitto must listen on 127.0.0.1:1883 (.ci/run starts it)");
+    std::net::TcpStream::connect("127.0.0.1:1883")
+        .expect("the system Mosquitto must listen on 127.0.0.1:1883 (.ci/run starts it)");
     let run = rand::random::<u32>();
-    let text = env.config_text(&format!("alertd-interop-{run}"), "").replace(
-        "topics = [\"feeds/seismic/#\", \"feeds/weather/#\"]",
-        &format!("topics = [\"interop-{run}/feeds/#\"]"),
-    );
+    let text = env
+        .config_text(&format!("alertd-interop-{run}"), "")
+        .replace(
+            "topics = [\"feeds/seismic/#\", \"feeds/weather/#\"]",
+            &format!("topics = [\"interop-{run}/feeds/#\"]"),
+        );
     let cfg = alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
     let d = env.start(cfg).await;
-    env.publish(&format!("interop-{run}/feeds/seismic/cenc"), &support::harness::lushan()).await;
-    wait_for("delivered through Mosquitto", 15, || env.wechat.jobs().len() == 1 && env.weibo.posts().len() == 1).await;
+    env.publish(
+        &format!("interop-{run}/feeds/seismic/cenc"),
+        &support::harness::lushan(),
+    )
+    .await;
+    wait_for("delivered through Mosquitto", 15, || {
+        env.wechat.jobs().len() == 1 && env.weibo.posts().len() == 1
+    })
+    .await;
     assert!(env.wechat.jobs()[0].content.contains("7.0级地震"));
     d.shutdown();
     d.wait().await;
@@ -39,7 +49,11 @@ struct Publisher {
 
 impl Publisher {
     fn start(port: u16) -> Publisher {
-        let mut o = MqttOptions::new(format!("provider-{}", rand::random::<u32>()), "127.0.0.1", port);
+        let mut o = MqttOptions::new(
+            format!("provider-{}", rand::random::<u32>()),
+            "127.0.0.1",
+            port,
+        );
         o.set_clean_session(false);
         o.set_keep_alive(Duration::from_secs(5));
         let (client, mut ev) = AsyncClient::new(o, 1000);
@@ -60,8 +74,19 @@ impl Publisher {
     }
 
     async fn send(&self, i: usize) {
-        let payload = quake(&format!("rs{i}"), 1, 4.0 + (i % 10) as f64 / 10.0, 31.5, 104.5, &format!("测试地点{i}号"), "2026-11-26T09:59:00+08:00");
-        self.client.publish("feeds/seismic/cenc", QoS::AtLeastOnce, false, payload).await.expect("queued");
+        let payload = quake(
+            &format!("rs{i}"),
+            1,
+            4.0 + (i % 10) as f64 / 10.0,
+            31.5,
+            104.5,
+            &format!("测试地点{i}号"),
+            "2026-11-26T09:59:00+08:00",
+        );
+        self.client
+            .publish("feeds/seismic/cenc", QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("queued");
     }
 }
 
@@ -77,7 +102,10 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     for i in 0..10 {
         p.send(i).await;
     }
-    wait_for("first ten acked by the broker", 10, || p.acked.load(Ordering::SeqCst) == 10).await;
+    wait_for("first ten acked by the broker", 10, || {
+        p.acked.load(Ordering::SeqCst) == 10
+    })
+    .await;
     mq.stop();
     for i in 10..20 {
         p.send(i).await; // queued by the provider's client while the broker is down
@@ -87,8 +115,14 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     for i in 20..30 {
         p.send(i).await;
     }
-    wait_for("all 30 acked by the broker", 30, || p.acked.load(Ordering::SeqCst) >= 30).await;
-    wait_for("30 messages journaled", 30, || env.count("SELECT COUNT(*) FROM journal WHERE status = 'accepted'") == 30).await;
+    wait_for("all 30 acked by the broker", 30, || {
+        p.acked.load(Ordering::SeqCst) >= 30
+    })
+    .await;
+    wait_for("30 messages journaled", 30, || {
+        env.count("SELECT COUNT(*) FROM journal WHERE status = 'accepted'") == 30
+    })
+    .await;
     wait_for("30 Weibo posts", 30, || env.weibo.posts().len() == 30).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -97,9 +131,16 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     texts.dedup();
     assert_eq!(texts.len(), 30, "no post doubled");
     for i in 0..30 {
-        assert!(texts.iter().any(|t| t.contains(&format!("测试地点{i}号"))), "message {i} reached Weibo");
+        assert!(
+            texts.iter().any(|t| t.contains(&format!("测试地点{i}号"))),
+            "message {i} reached Weibo"
+        );
     }
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 30, "each message journaled once");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM journal"),
+        30,
+        "each message journaled once"
+    );
     assert_eq!(env.wechat.jobs().len(), 1, "one push a day");
     d.shutdown();
     d.wait().await;

@@ -117,7 +117,14 @@ impl Deliverer {
                     info!(count = pending.len(), "resuming unfinished deliveries");
                 }
                 for d in pending {
-                    self.clone().dispatch(&mut tasks, &queues, Job { id: d.id, channel: d.channel });
+                    self.clone().dispatch(
+                        &mut tasks,
+                        &queues,
+                        Job {
+                            id: d.id,
+                            channel: d.channel,
+                        },
+                    );
                 }
             }
             Err(e) => error!(error = %e, "cannot read pending deliveries"),
@@ -132,15 +139,28 @@ impl Deliverer {
             }
         }
         drop(queues);
-        let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if !tasks.is_empty() {
-            warn!(count = tasks.len(), "deliveries still in flight at shutdown stay pending and resume on start");
+            warn!(
+                count = tasks.len(),
+                "deliveries still in flight at shutdown stay pending and resume on start"
+            );
         }
         tasks.shutdown().await;
     }
 
-    fn dispatch(self: Arc<Self>, tasks: &mut JoinSet<()>, queues: &HashMap<String, mpsc::UnboundedSender<String>>, job: Job) {
-        let fresh = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).insert(job.id.clone());
+    fn dispatch(
+        self: Arc<Self>,
+        tasks: &mut JoinSet<()>,
+        queues: &HashMap<String, mpsc::UnboundedSender<String>>,
+        job: Job,
+    ) {
+        let fresh = self
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job.id.clone());
         if !fresh {
             return;
         }
@@ -153,7 +173,10 @@ impl Deliverer {
 
     async fn deliver(&self, id: &str) {
         self.deliver_inner(id).await;
-        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 
     async fn deliver_inner(&self, id: &str) {

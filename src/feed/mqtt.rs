@@ -136,8 +136,19 @@ pub struct Signals {
 /// Drives the connection until `shutdown`; forwards publishes to `tx`. When shutting down it
 /// stops forwarding, keeps polling so the pipeline's last acks go out, then disconnects.
 pub async fn run(source: Source, signals: Signals) {
-    let Source { client, mut eventloop, topics, tx, clock, reconnect_max } = source;
-    let Signals { connected, mut shutdown, mut pipeline_done } = signals;
+    let Source {
+        client,
+        mut eventloop,
+        topics,
+        tx,
+        clock,
+        reconnect_max,
+    } = source;
+    let Signals {
+        connected,
+        mut shutdown,
+        mut pipeline_done,
+    } = signals;
     let mut tx = Some(tx);
     let mut backoff = Duration::from_millis(100);
     loop {

@@ -13,7 +13,11 @@ pub struct Mosquitto {
 
 impl Mosquitto {
     pub fn start(dir: &Path, extra: &str) -> Mosquitto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
         let data = dir.join("mosquitto-data");
         std::fs::create_dir_all(&data).expect("data dir");
         // Mosquitto started as root drops to the `mosquitto` user, which must be able to write
@@ -32,7 +36,11 @@ impl Mosquitto {
             ),
         )
         .expect("conf");
-        let mut m = Mosquitto { port, conf, child: None };
+        let mut m = Mosquitto {
+            port,
+            conf,
+            child: None,
+        };
         m.resume();
         m
     }
@@ -44,7 +52,10 @@ impl Mosquitto {
     /// SIGTERM (Mosquitto saves its persistence file) and wait for exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let _ = c.wait();
         }
     }
