@@ -164,8 +164,46 @@ pub struct WeatherRules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
+    /// WeChat Official Account mass send (and free publish as a fallback).
     Wechat,
+    /// Sina Weibo share.json.
     Weibo,
+    /// A WeCom group robot (the office staff's group).
+    Wecom,
+    /// A generic HTTPS webhook (JSON POST, optionally HMAC-signed).
+    Webhook,
+    /// Static pages, Atom feed and CAP files in a web root.
+    Website,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Wechat => "wechat",
+            ChannelKind::Weibo => "weibo",
+            ChannelKind::Wecom => "wecom",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Website => "website",
+        }
+    }
+
+    /// Channels the public reads (as opposed to the office's own staff channels).
+    pub fn is_public(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Wechat | ChannelKind::Weibo | ChannelKind::Website
+        )
+    }
+}
+
+/// What happens to the day's routine digest when the WeChat push was used by an emergency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestWhenUsed {
+    /// Post the digest on these Weibo channels instead.
+    Weibo,
+    /// Drop it (the routine alerts were already posted on Weibo one by one).
+    Drop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -192,6 +230,31 @@ pub struct ChannelConfig {
     pub timezone: String,
     #[serde(default = "d_routine")]
     pub routine: RoutinePolicy,
+    /// Local time (HH:MM) of the routine digest push, for `routine = "digest"`.
+    pub digest_at: Option<String>,
+    /// Before this local time (HH:MM) routine alerts never take the day's push.
+    pub reserve_until: Option<String>,
+    /// When an emergency used the day's push: `weibo` (post the digest there) or `drop`.
+    #[serde(default = "d_digest_when_used")]
+    pub digest_when_used: DigestWhenUsed,
+    /// For an emergency WeChat refuses for quota or permission: what to try, in order.
+    /// `freepublish` (this account's free publish: no push, no quota) or other channel names.
+    #[serde(default)]
+    pub emergency_fallback: Vec<String>,
+    /// Permanent media id of the cover image free-publish articles need (`thumb_media_id`).
+    pub thumb_media_id: Option<String>,
+    // WeCom robot / webhook
+    /// WeCom robot key: key = "...", key_file, or systemd credential `<channel>-key`.
+    pub key: Option<String>,
+    pub key_file: Option<PathBuf>,
+    /// Webhook target URL.
+    pub url: Option<String>,
+    // Website
+    /// Where pages, the Atom feed and CAP files are written (served by nginx/Apache).
+    pub web_root: Option<PathBuf>,
+    /// Public URL of the web root, e.g. https://www.example.gov.cn/yjgl; per-alert links are
+    /// `{link_base}/alerts/{id}.html`.
+    pub link_base: Option<String>,
     // Weibo
     pub access_token: Option<String>,
     pub access_token_file: Option<PathBuf>,
@@ -306,6 +369,9 @@ fn d_timezone() -> String {
 }
 fn d_routine() -> RoutinePolicy {
     RoutinePolicy::Immediate
+}
+fn d_digest_when_used() -> DigestWhenUsed {
+    DigestWhenUsed::Weibo
 }
 fn d_request_timeout() -> u64 {
     10
@@ -532,6 +598,42 @@ impl Config {
                         p.push(format!("{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"));
                     }
                 }
+                ChannelKind::Wecom => {
+                    secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run)
+                }
+                ChannelKind::Webhook => {
+                    if c.url.is_none() {
+                        p.push(format!("{at}.url: required for kind \"webhook\""));
+                    }
+                }
+                ChannelKind::Website => {
+                    if c.web_root.is_none() {
+                        p.push(format!("{at}.web_root: required for kind \"website\""));
+                    }
+                    if c.link_base.is_none() {
+                        p.push(format!("{at}.link_base: required for kind \"website\""));
+                    }
+                }
+            }
+            for (key, v) in [
+                ("digest_at", &c.digest_at),
+                ("reserve_until", &c.reserve_until),
+            ] {
+                if let Some(v) = v {
+                    if parse_hhmm(v).is_none() {
+                        p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));
+                    }
+                }
+            }
+            if c.routine == RoutinePolicy::Digest && c.digest_at.is_none() {
+                p.push(format!(
+                    "{at}.digest_at: required with routine = \"digest\""
+                ));
+            }
+            for f in &c.emergency_fallback {
+                if f != "freepublish" && !self.channels.contains_key(f) {
+                    p.push(format!("{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"));
+                }
             }
         }
         p
@@ -555,6 +657,13 @@ fn secret_problem(
             "{at}.{key}: required (inline, {key}_file, or a systemd credential)"
         ));
     }
+}
+
+/// `HH:MM` → (hour, minute).
+pub fn parse_hhmm(s: &str) -> Option<(i8, i8)> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m) = (h.parse::<i8>().ok()?, m.parse::<i8>().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some((h, m))
 }
 
 /// `$CREDENTIALS_DIRECTORY/<channel>-<key>`, e.g. `wechat-secret`, when systemd provides it.

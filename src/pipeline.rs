@@ -240,7 +240,7 @@ impl Stages {
             let decision = gate::decide(a, &state, cfg.rules.info_to_weibo, &mut self.guard);
             let link = match ch.kind {
                 ChannelKind::Weibo => ch.link.as_deref(),
-                ChannelKind::Wechat => None,
+                _ => None,
             };
             let ctx = context::build(&cfg, ev, a, link);
             let composed =

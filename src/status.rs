@@ -72,11 +72,11 @@ pub fn collect(
                     Some(ch.daily_limit.unwrap_or(1).saturating_sub(used)),
                 )
             }
-            ChannelKind::Weibo => (None, None),
+            _ => (None, None),
         };
         channels.push(ChannelStatus {
             name: name.clone(),
-            kind: format!("{:?}", ch.kind).to_lowercase(),
+            kind: ch.kind.as_str().to_string(),
             dry_run: ch.dry_run,
             day,
             pushes_used_today: used,

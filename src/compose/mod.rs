@@ -144,7 +144,11 @@ impl Composer {
         link: Option<&str>,
     ) -> Result<String, ComposeError> {
         match channel {
-            ChannelKind::Wechat => self.render(&format!("{kind}.wechat.j2"), ctx, 0),
+            // Staff channels and the website carry the full text.
+            ChannelKind::Wechat
+            | ChannelKind::Wecom
+            | ChannelKind::Webhook
+            | ChannelKind::Website => self.render(&format!("{kind}.wechat.j2"), ctx, 0),
             ChannelKind::Weibo => {
                 fit::weibo(self, &format!("{kind}.weibo.j2"), ctx, weibo_max, link)
             }

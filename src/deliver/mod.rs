@@ -194,6 +194,7 @@ impl Deliverer {
         };
         let req = Request {
             delivery_id: row.id.clone(),
+            alert_id: row.alert_id,
             text: row.text.clone(),
             dry_run: row.dry_run,
         };

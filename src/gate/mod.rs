@@ -75,6 +75,29 @@ pub fn decide(
         reason: reason.to_string(),
     };
     match ch.cfg.kind {
+        // The record of everything published; local, no quota.
+        ChannelKind::Website => match a.action {
+            Action::None => skip("nothing to publish"),
+            action => send(
+                false,
+                None,
+                format!(
+                    "{} {}: the website records every publication",
+                    a.class.as_str(),
+                    action.as_str()
+                ),
+            ),
+        },
+        // The office's own staff channels: told about everything published except info.
+        ChannelKind::Wecom | ChannelKind::Webhook => match (a.action, a.class) {
+            (Action::None, _) => skip("nothing to publish"),
+            (_, Class::Info | Class::Ignore) => skip("info: staff channels are not told"),
+            (action, class) => send(
+                false,
+                None,
+                format!("{} {}: staff informed", class.as_str(), action.as_str()),
+            ),
+        },
         ChannelKind::Weibo => match (a.action, a.class) {
             (Action::None, _) => skip("nothing to publish"),
             (Action::Alert, Class::Info) if !info_to_weibo => {

@@ -6,7 +6,9 @@
 //! means), and whether a refusal means the quota was not used. Dry-run clients build the exact
 //! request, redact its secrets, and return it instead of sending.
 
+pub mod webhook;
 pub mod wechat;
+pub mod wecom;
 pub mod weibo;
 
 use crate::config::{ChannelConfig, ChannelKind};
@@ -21,6 +23,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Request {
     /// The delivery id; WeChat's `clientmsgid`.
     pub delivery_id: String,
+    pub alert_id: i64,
     pub text: String,
     pub dry_run: bool,
 }
@@ -96,6 +99,13 @@ pub fn build(
     Ok(match cfg.kind {
         ChannelKind::Wechat => Arc::new(wechat::Wechat::new(name, cfg, http)?),
         ChannelKind::Weibo => Arc::new(weibo::Weibo::new(name, cfg, http)?),
+        ChannelKind::Wecom => Arc::new(wecom::Wecom::new(name, cfg, http)?),
+        ChannelKind::Webhook => Arc::new(webhook::Webhook::new(name, cfg, http)?),
+        ChannelKind::Website => {
+            return Err(format!(
+                "channels.{name}: the website channel is not available in this build"
+            ))
+        }
     })
 }
 
