@@ -67,10 +67,7 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
             Ok(r) => {
                 for d in &r.deliveries {
                     if d.status == "failed" {
-                        problems.push(format!(
-                            "sample {name}, channel {}: {}",
-                            d.channel, d.decision
-                        ));
+                        problems.push(format!("sample {name}, channel {}: {}", d.channel, d.decision));
                     }
                 }
                 if let crate::pipeline::Outcome::Rejected { reason, .. } = &r.outcome {

@@ -75,10 +75,7 @@ mod tests {
         let c = ManualClock::new(t0);
         assert_eq!(c.now(), t0);
         c.advance(std::time::Duration::from_secs(60));
-        assert_eq!(
-            c.now(),
-            "2013-04-20T00:03:46Z".parse::<Timestamp>().unwrap()
-        );
+        assert_eq!(c.now(), "2013-04-20T00:03:46Z".parse::<Timestamp>().unwrap());
         let local = c.now_in(&beijing());
         assert_eq!(local.hour(), 8);
     }

@@ -13,10 +13,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {msg}")]
     Parse { path: PathBuf, msg: String },
     #[error("{path}: {problems}")]
@@ -43,6 +40,57 @@ pub struct Config {
     pub deliver: DeliverConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub security: SecurityConfig,
+    /// Per-topic rules: `[[feeds]]` with `topic`, `format`, `require_signature`, `keys`.
+    #[serde(default)]
+    pub feeds: Vec<FeedRule>,
+    /// Signing keys by id: `[feed_keys.NAME]` with `secret` or `secret_file` (or the systemd
+    /// credential `feed-key-NAME`).
+    #[serde(default)]
+    pub feed_keys: BTreeMap<String, FeedKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedRule {
+    /// An MQTT topic filter; the first rule that matches a message's topic applies.
+    pub topic: String,
+    /// Pin the decoder: native, cap, usgs, cenc (default: detect from the content).
+    pub format: Option<String>,
+    #[serde(default)]
+    pub require_signature: bool,
+    /// Key ids allowed on this topic (empty: any configured key).
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedKey {
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Prometheus `/metrics`, `/healthz`, `/readyz`; loopback by default; "" turns it off.
+    #[serde(default = "d_metrics_listen")]
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// An event older than this (quake origin; warning `sent`) is never published.
+    #[serde(default = "d_max_age")]
+    pub max_age_secs: u64,
+    /// An event dated more than this in the future is rejected.
+    #[serde(default = "d_max_skew")]
+    pub max_future_skew_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,9 +143,7 @@ pub struct Jurisdiction {
     pub office: Option<String>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     Emergency,
@@ -394,6 +440,15 @@ fn d_retry_initial_ms() -> u64 {
 fn d_retry_max_secs() -> u64 {
     60
 }
+fn d_metrics_listen() -> String {
+    "127.0.0.1:9464".into()
+}
+fn d_max_age() -> u64 {
+    6 * 3600
+}
+fn d_max_skew() -> u64 {
+    300
+}
 fn d_log_format() -> String {
     "text".into()
 }
@@ -408,9 +463,7 @@ impl Default for MqttConfig {
 }
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self {
-            path: d_store_path(),
-        }
+        Self { path: d_store_path() }
     }
 }
 impl Default for Rules {
@@ -441,6 +494,21 @@ impl Default for ComposeConfig {
 impl Default for DeliverConfig {
     fn default() -> Self {
         toml::from_str("").expect("defaults deserialize")
+    }
+}
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            listen: d_metrics_listen(),
+        }
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            max_age_secs: d_max_age(),
+            max_future_skew_secs: d_max_skew(),
+        }
     }
 }
 impl Default for LogConfig {
@@ -492,8 +560,7 @@ impl Config {
     }
 
     pub fn quickstart() -> Config {
-        Self::parse(QUICKSTART, Path::new("<built-in quickstart>"))
-            .expect("quickstart config is valid")
+        Self::parse(QUICKSTART, Path::new("<built-in quickstart>")).expect("quickstart config is valid")
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -519,10 +586,7 @@ impl Config {
             p.push(format!("jurisdiction.lat: {} is outside [-90, 90]", j.lat));
         }
         if !(-180.0..=180.0).contains(&j.lon) {
-            p.push(format!(
-                "jurisdiction.lon: {} is outside [-180, 180]",
-                j.lon
-            ));
+            p.push(format!("jurisdiction.lon: {} is outside [-180, 180]", j.lon));
         }
         if self.mqtt.topics.is_empty() {
             p.push("mqtt.topics: at least one topic is needed".into());
@@ -541,9 +605,7 @@ impl Config {
         }
         for (i, r) in self.rules.quake.iter().enumerate() {
             if r.max_distance_km < 0.0 {
-                p.push(format!(
-                    "rules.quake[{i}].max_distance_km: must not be negative"
-                ));
+                p.push(format!("rules.quake[{i}].max_distance_km: must not be negative"));
             }
         }
         for (key, list) in [
@@ -551,29 +613,49 @@ impl Config {
                 "rules.weather.emergency_colors",
                 &self.rules.weather.emergency_colors,
             ),
-            (
-                "rules.weather.routine_colors",
-                &self.rules.weather.routine_colors,
-            ),
+            ("rules.weather.routine_colors", &self.rules.weather.routine_colors),
         ] {
             for c in list {
                 if crate::feed::Color::parse(c).is_none() {
+                    p.push(format!("{key}: unknown colour {c:?} (red, orange, yellow, blue)"));
+                }
+            }
+        }
+        for (i, f) in self.feeds.iter().enumerate() {
+            if let Some(fmt) = &f.format {
+                if !["native", "cap", "usgs", "cenc"].contains(&fmt.as_str()) {
                     p.push(format!(
-                        "{key}: unknown colour {c:?} (red, orange, yellow, blue)"
+                        "feeds[{i}].format: {fmt:?} is not one of native, cap, usgs, cenc"
                     ));
                 }
             }
+            for k in &f.keys {
+                if !self.feed_keys.contains_key(k) {
+                    p.push(format!("feeds[{i}].keys: {k:?} is not in [feed_keys]"));
+                }
+            }
+            if f.require_signature && self.feed_keys.is_empty() {
+                p.push(format!(
+                    "feeds[{i}].require_signature: no [feed_keys] are configured"
+                ));
+            }
+        }
+        for (name, k) in &self.feed_keys {
+            secret_problem(
+                &mut p,
+                &format!("feed_keys.{name}"),
+                "secret",
+                &k.secret,
+                &k.secret_file,
+                false,
+            );
         }
         for (name, c) in &self.channels {
             let at = format!("channels.{name}");
             if jiff::tz::TimeZone::get(&c.timezone).is_err() {
                 p.push(format!("{at}.timezone: unknown time zone {:?}", c.timezone));
             }
-            if name.len() > 16
-                || !name
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-            {
+            if name.len() > 16 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
                 p.push(format!(
                     "{at}: channel names are ASCII letters, digits and _ (≤ 16)"
                 ));
@@ -595,12 +677,12 @@ impl Config {
                         c.dry_run,
                     );
                     if c.link.is_none() {
-                        p.push(format!("{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"));
+                        p.push(format!(
+                            "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
+                        ));
                     }
                 }
-                ChannelKind::Wecom => {
-                    secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run)
-                }
+                ChannelKind::Wecom => secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run),
                 ChannelKind::Webhook => {
                     if c.url.is_none() {
                         p.push(format!("{at}.url: required for kind \"webhook\""));
@@ -615,10 +697,7 @@ impl Config {
                     }
                 }
             }
-            for (key, v) in [
-                ("digest_at", &c.digest_at),
-                ("reserve_until", &c.reserve_until),
-            ] {
+            for (key, v) in [("digest_at", &c.digest_at), ("reserve_until", &c.reserve_until)] {
                 if let Some(v) = v {
                     if parse_hhmm(v).is_none() {
                         p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));
@@ -626,13 +705,13 @@ impl Config {
                 }
             }
             if c.routine == RoutinePolicy::Digest && c.digest_at.is_none() {
-                p.push(format!(
-                    "{at}.digest_at: required with routine = \"digest\""
-                ));
+                p.push(format!("{at}.digest_at: required with routine = \"digest\""));
             }
             for f in &c.emergency_fallback {
                 if f != "freepublish" && !self.channels.contains_key(f) {
-                    p.push(format!("{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"));
+                    p.push(format!(
+                        "{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"
+                    ));
                 }
             }
         }
@@ -649,9 +728,7 @@ fn secret_problem(
     dry_run: bool,
 ) {
     if inline.is_some() && file.is_some() {
-        p.push(format!(
-            "{at}.{key} and {at}.{key}_file: give one, not both"
-        ));
+        p.push(format!("{at}.{key} and {at}.{key}_file: give one, not both"));
     } else if inline.is_none() && file.is_none() && !dry_run && credential_path(at, key).is_none() {
         p.push(format!(
             "{at}.{key}: required (inline, {key}_file, or a systemd credential)"
@@ -669,8 +746,12 @@ pub fn parse_hhmm(s: &str) -> Option<(i8, i8)> {
 /// `$CREDENTIALS_DIRECTORY/<channel>-<key>`, e.g. `wechat-secret`, when systemd provides it.
 fn credential_path(at: &str, key: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-    let channel = at.strip_prefix("channels.").unwrap_or(at);
-    let p = Path::new(&dir).join(format!("{channel}-{}", key.replace('_', "-")));
+    let name = match (at.strip_prefix("channels."), at.strip_prefix("feed_keys.")) {
+        (Some(channel), _) => format!("{channel}-{}", key.replace('_', "-")),
+        (_, Some(feed)) => format!("feed-key-{feed}"),
+        _ => format!("{at}-{}", key.replace('_', "-")),
+    };
+    let p = Path::new(&dir).join(name);
     p.exists().then_some(p)
 }
 

@@ -41,6 +41,9 @@ pub enum DaemonError {
 /// Largest group commit; more waiting messages are taken in the next batch.
 const MAX_BATCH: usize = 256;
 
+/// How often the pipeline thread does its periodic work (digests, manual pushes).
+const TICK: Duration = Duration::from_millis(500);
+
 pub struct Running {
     shutdown: watch::Sender<bool>,
     mqtt_url: String,
@@ -79,12 +82,27 @@ impl Running {
 /// Starts the daemon. Returns once everything is running (not necessarily connected).
 pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonError> {
     let cfg = Arc::new(cfg);
+    // Two TLS stacks meet here (reqwest's and rumqttc's rustls); name the crypto provider
+    // rather than let rustls refuse to choose at the first TLS connection.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Metrics recorded from here on (including the pipeline's) reach the endpoint.
+    let _ = crate::ops::recorder();
     let composer = Composer::load(cfg.compose.alerts_dir.as_deref())?;
+    let mut keys = HashMap::new();
+    for (name, k) in &cfg.feed_keys {
+        let secret = resolve_secret(&format!("feed_keys.{name}"), "secret", &k.secret, &k.secret_file)
+            .map_err(DaemonError::Setup)?;
+        if secret.is_empty() {
+            return Err(DaemonError::Setup(format!("feed_keys.{name}: the key is empty")));
+        }
+        keys.insert(name.clone(), secret);
+    }
     let pipeline = Pipeline::new(
         store::open(&cfg.store.path)?,
         cfg.clone(),
         composer,
         clock.clone(),
+        keys,
     )?;
     info!(store = %cfg.store.path.display(), "store open");
 
@@ -95,7 +113,8 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         .map_err(|e| DaemonError::Setup(format!("http client: {e}")))?;
     let mut slots = HashMap::new();
     for (name, ch) in &cfg.channels {
-        let client = channels::build(name, ch, http.clone()).map_err(DaemonError::Setup)?;
+        let client =
+            channels::build(name, ch, http.clone(), &cfg, clock.clone()).map_err(DaemonError::Setup)?;
         slots.insert(
             name.clone(),
             ChannelSlot {
@@ -122,13 +141,8 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         cfg.mqtt.url.clone()
     };
     let password = if cfg.mqtt.password.is_some() || cfg.mqtt.password_file.is_some() {
-        let p = resolve_secret(
-            "mqtt",
-            "password",
-            &cfg.mqtt.password,
-            &cfg.mqtt.password_file,
-        )
-        .map_err(DaemonError::Setup)?;
+        let p = resolve_secret("mqtt", "password", &cfg.mqtt.password, &cfg.mqtt.password_file)
+            .map_err(DaemonError::Setup)?;
         Some(p.expose().to_string())
     } else {
         None
@@ -159,19 +173,29 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         tokio::spawn(deliverer.run(deliver_rx, Duration::from_secs(5))),
         tokio::spawn(mqtt::run(source, signals)),
     ];
+    let heartbeat = crate::ops::Heartbeat::new();
+    let mut tasks = tasks;
+    if !cfg.metrics.listen.is_empty() {
+        tasks.push(tokio::spawn(crate::ops::serve(
+            cfg.metrics.listen.clone(),
+            heartbeat.clone(),
+            connected_rx.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
     let handle = tokio::runtime::Handle::current();
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {
-            pipeline_loop(
-                pipeline,
-                in_rx,
+            let links = Links {
                 client,
-                deliver_tx,
-                done_tx,
-                shutdown_rx,
-                handle,
-            )
+                deliver: deliver_tx,
+                done: done_tx,
+                shutdown: shutdown_rx,
+                rt: handle,
+                heartbeat,
+            };
+            pipeline_loop(pipeline, in_rx, links)
         })
         .map_err(|e| DaemonError::Setup(format!("pipeline thread: {e}")))?;
     info!(broker = %mqtt_url, topics = ?cfg.mqtt.topics, "alertd running");
@@ -186,8 +210,8 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
 
 #[cfg(feature = "embedded-broker")]
 fn embedded_broker(port: u16) -> Result<String, DaemonError> {
-    let addr = crate::embedded::start(port)
-        .map_err(|e| DaemonError::Setup(format!("embedded broker: {e}")))?;
+    let addr =
+        crate::embedded::start(port).map_err(|e| DaemonError::Setup(format!("embedded broker: {e}")))?;
     if addr.port() != port {
         warn!(
             wanted = port,
@@ -206,16 +230,43 @@ fn embedded_broker(_port: u16) -> Result<String, DaemonError> {
     ))
 }
 
-fn pipeline_loop(
-    mut pipeline: Pipeline,
-    mut rx: mpsc::Receiver<Received>,
+/// What the pipeline thread talks to.
+struct Links {
     client: rumqttc::AsyncClient,
     deliver: mpsc::UnboundedSender<Job>,
     done: watch::Sender<bool>,
     shutdown: watch::Receiver<bool>,
     rt: tokio::runtime::Handle,
-) {
-    while let Some(first) = rx.blocking_recv() {
+    heartbeat: Arc<crate::ops::Heartbeat>,
+}
+
+fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links: Links) {
+    let Links {
+        client,
+        deliver,
+        done,
+        shutdown,
+        rt,
+        heartbeat,
+    } = links;
+    let mut last_tick = std::time::Instant::now() - TICK;
+    loop {
+        heartbeat.beat();
+        // Periodic work (digests, manual pushes) runs between batches, at most once a TICK.
+        if last_tick.elapsed() >= TICK {
+            last_tick = std::time::Instant::now();
+            match pipeline.tick() {
+                Ok(jobs) => jobs.into_iter().for_each(|j| {
+                    let _ = deliver.send(j);
+                }),
+                Err(e) => error!(error = %e, "periodic work failed; will retry"),
+            }
+        }
+        let first = match rt.block_on(async { tokio::time::timeout(TICK, rx.recv()).await }) {
+            Ok(Some(first)) => first,
+            Ok(None) => break,
+            Err(_) => continue,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -236,6 +287,8 @@ fn pipeline_loop(
                     if *shutdown.borrow() {
                         break None;
                     }
+                    // Still alive (and not losing anything): keep the watchdog fed.
+                    heartbeat.beat();
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }

@@ -30,8 +30,7 @@ max_inflight_count = 500
 dynamic_filters = true
 "#
     );
-    let config: rumqttd::Config =
-        toml::from_str(&text).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let config: rumqttd::Config = toml::from_str(&text).map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut broker = rumqttd::Broker::new(config);
     std::thread::Builder::new()
         .name("embedded-broker".into())

@@ -39,6 +39,43 @@ enum Cmd {
         /// A saved feed message (the MQTT payload).
         message: PathBuf,
     },
+    /// Hand a manual alert to the running daemon (through its store, the same gate, audited).
+    Push {
+        #[arg(long, env = "ALERTD_CONFIG")]
+        config: Option<PathBuf>,
+        /// An emergency: may override the day's used WeChat push (flood guard applies).
+        #[arg(long)]
+        emergency: bool,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
+        /// Who (defaults to $SUDO_USER or $USER).
+        #[arg(long)]
+        by: Option<String>,
+        /// Only these channels (comma-separated names); default every channel.
+        #[arg(long, value_delimiter = ',')]
+        channel: Vec<String>,
+        /// The text to publish.
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        /// Read the text from this file.
+        file: Option<PathBuf>,
+        /// Send even if the same text was pushed today.
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for the daemon to take it.
+        #[arg(long, default_value_t = 15)]
+        wait_secs: u64,
+    },
+    /// List the audit trail; with --verify, check its hash chain (exit 1 if broken).
+    Audit {
+        #[arg(long, env = "ALERTD_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        verify: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show quota, pending and failed deliveries, recent alerts and rejected messages.
     Status {
         #[arg(long, env = "ALERTD_CONFIG")]
@@ -54,6 +91,13 @@ fn load(config: Option<&Path>) -> Result<Config> {
         Some(p) => Ok(Config::load(p)?),
         None => Ok(Config::quickstart()),
     }
+}
+
+fn open_existing(cfg: &Config) -> Result<rusqlite::Connection> {
+    if !cfg.store.path.exists() {
+        bail!("no store at {} (has alertd run yet?)", cfg.store.path.display());
+    }
+    Ok(alertd::store::open(&cfg.store.path)?)
 }
 
 fn init_logging(cfg: &Config) {
@@ -77,7 +121,9 @@ fn main() -> Result<()> {
             let cfg = load(config.as_deref())?;
             init_logging(&cfg);
             if config.is_none() {
-                tracing::info!("no --config: quickstart (embedded broker, dry-run channels, data in ./alertd-data)");
+                tracing::info!(
+                    "no --config: quickstart (embedded broker, dry-run channels, data in ./alertd-data)"
+                );
             }
             let rt = tokio::runtime::Runtime::new().context("tokio runtime")?;
             rt.block_on(run(cfg))
@@ -105,21 +151,80 @@ fn main() -> Result<()> {
         }
         Cmd::Render { config, message } => {
             let cfg = load(config.as_deref())?;
-            let payload = std::fs::read(&message)
-                .with_context(|| format!("cannot read {}", message.display()))?;
+            let payload =
+                std::fs::read(&message).with_context(|| format!("cannot read {}", message.display()))?;
             let mut r = alertd::render::Renderer::new(&cfg)?;
             print!("{}", r.render("render", &payload)?.report());
             Ok(())
         }
+        Cmd::Push {
+            config,
+            emergency,
+            reason,
+            by,
+            channel,
+            text,
+            file,
+            force,
+            wait_secs,
+        } => {
+            let cfg = load(config.as_deref())?;
+            let text = match (text, file) {
+                (Some(t), None) => t,
+                (None, Some(f)) => {
+                    std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?
+                }
+                _ => bail!("give the text with --text \"…\" or as a FILE"),
+            };
+            let by = by
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into());
+            let req = alertd::push::Request {
+                text,
+                emergency,
+                reason,
+                by,
+                channels: channel,
+                force,
+            };
+            let code = alertd::push::run(&cfg, &req, std::time::Duration::from_secs(wait_secs))?;
+            std::process::exit(code);
+        }
+        Cmd::Audit { config, verify, json } => {
+            let cfg = load(config.as_deref())?;
+            let conn = open_existing(&cfg)?;
+            let rows = alertd::store::audit::list(&conn, None)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in &rows {
+                    println!(
+                        "#{:<5} {} {:<15} {:<8} alert {:<5} {} — {}",
+                        r.id,
+                        alertd::store::from_ms(r.at_ms),
+                        r.kind,
+                        r.channel.as_deref().unwrap_or("-"),
+                        r.alert_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                        r.actor,
+                        r.reason
+                    );
+                }
+            }
+            if verify {
+                match alertd::store::audit::verify(&conn)? {
+                    None => eprintln!("audit chain intact: {} rows", rows.len()),
+                    Some((id, why)) => {
+                        eprintln!("AUDIT CHAIN BROKEN at row #{id}: {why}");
+                        std::process::exit(1);
+                    }
+                }
+            }
+            Ok(())
+        }
         Cmd::Status { config, json } => {
             let cfg = load(config.as_deref())?;
-            if !cfg.store.path.exists() {
-                bail!(
-                    "no store at {} (has alertd run yet?)",
-                    cfg.store.path.display()
-                );
-            }
-            let conn = alertd::store::open(&cfg.store.path)?;
+            let conn = open_existing(&cfg)?;
             let s = alertd::status::collect(&cfg, &conn, &SystemClock)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);

@@ -18,6 +18,7 @@ pub struct Status {
     pub held: Vec<outbox::Delivery>,
     pub recent_alerts: Vec<AlertStatus>,
     pub rejected_24h: Vec<journal::Rejected>,
+    pub manual_pushes: Vec<crate::store::manual::Manual>,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,6 +29,11 @@ pub struct ChannelStatus {
     pub day: String,
     pub pushes_used_today: Option<u32>,
     pub pushes_left_today: Option<u32>,
+    /// The next routine digest (local time) and how many alerts wait for it.
+    pub next_digest: Option<String>,
+    pub digest_waiting: usize,
+    /// Today's digest, once decided: pushed, weibo, dropped, empty.
+    pub digest_today: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,27 +60,41 @@ pub struct DeliveryOutcome {
     pub last_error: Option<String>,
 }
 
-pub fn collect(
-    cfg: &Config,
-    conn: &rusqlite::Connection,
-    clock: &dyn Clock,
-) -> store::Result<Status> {
+pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> store::Result<Status> {
     let now = clock.now();
     let mut channels = Vec::new();
     for (name, ch) in &cfg.channels {
         let tz = jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
-        let day = now.to_zoned(tz).date().to_string();
+        let day = now.to_zoned(tz.clone()).date().to_string();
         let (used, left) = match ch.kind {
             ChannelKind::Wechat => {
                 let used = ledger::used(conn, name, &day)?;
-                (
-                    Some(used),
-                    Some(ch.daily_limit.unwrap_or(1).saturating_sub(used)),
-                )
+                (Some(used), Some(ch.daily_limit.unwrap_or(1).saturating_sub(used)))
             }
             _ => (None, None),
         };
+        let digest_today = crate::store::digests::recent(conn, 100)?
+            .into_iter()
+            .find(|d| d.channel == *name && d.day == day)
+            .map(|d| format!("{}: {}", d.outcome, d.reason));
+        let digest_waiting = outbox::waiting_for_digest(conn, name, &day)?.len();
+        let next_digest = ch.digest_at.as_ref().map(|at| {
+            if digest_today.is_some() {
+                let tomorrow = now
+                    .to_zoned(tz.clone())
+                    .date()
+                    .tomorrow()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                format!("{tomorrow} {at}")
+            } else {
+                format!("{day} {at}")
+            }
+        });
         channels.push(ChannelStatus {
+            next_digest,
+            digest_waiting,
+            digest_today,
             name: name.clone(),
             kind: ch.kind.as_str().to_string(),
             dry_run: ch.dry_run,
@@ -116,6 +136,7 @@ pub fn collect(
         held: outbox::by_status(conn, "held", 50)?,
         recent_alerts,
         rejected_24h: journal::rejected_since(conn, day_ago, 100)?,
+        manual_pushes: crate::store::manual::recent(conn, 10)?,
     })
 }
 
@@ -136,6 +157,16 @@ impl Status {
                 c.kind,
                 if c.dry_run { "[dry-run] " } else { "" }
             );
+            if let Some(next) = &c.next_digest {
+                let _ = writeln!(
+                    s,
+                    "             next digest {next}: {} alert(s) waiting",
+                    c.digest_waiting
+                );
+            }
+            if let Some(today) = &c.digest_today {
+                let _ = writeln!(s, "             today's digest: {today}");
+            }
         }
         let j = &self.journal;
         let _ = writeln!(
@@ -185,11 +216,7 @@ impl Status {
                 );
             }
         }
-        let _ = writeln!(
-            s,
-            "\nrejected feed messages (24 h): {}",
-            self.rejected_24h.len()
-        );
+        let _ = writeln!(s, "\nrejected feed messages (24 h): {}", self.rejected_24h.len());
         for r in &self.rejected_24h {
             let _ = writeln!(
                 s,

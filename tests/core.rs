@@ -49,9 +49,8 @@ async fn lushan_gives_one_push_and_one_post_and_weibo_does_not_wait_for_wechat()
 
     let job = &env.wechat.jobs()[0];
     assert!(
-        job.content.starts_with(
-            "【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"
-        ),
+        job.content
+            .starts_with("【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"),
         "{}",
         job.content
     );
@@ -63,9 +62,7 @@ async fn lushan_gives_one_push_and_one_post_and_weibo_does_not_wait_for_wechat()
     assert!(job.clientmsgid.starts_with("ad-wechat-") && job.clientmsgid.len() <= 64);
     let post = &env.weibo.posts()[0];
     assert!(
-        post.text.contains(LINK)
-            && post.text.contains("7.0级")
-            && post.text.contains("四川省雅安市芦山县")
+        post.text.contains(LINK) && post.text.contains("7.0级") && post.text.contains("四川省雅安市芦山县")
     );
     assert!(post.text.chars().count() <= 140);
     assert_eq!(post.rip, "203.0.113.7");
@@ -115,8 +112,7 @@ async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
     );
 
     // Local midnight (Asia/Shanghai), not UTC midnight, frees the push.
-    env.clock
-        .set("2026-11-26T23:59:00+08:00".parse().expect("t"));
+    env.clock.set("2026-11-26T23:59:00+08:00".parse().expect("t"));
     env.publish(
         "feeds/seismic/cenc",
         &quake(
@@ -136,8 +132,7 @@ async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
         "skipped",
         "23:59 is still the same local day"
     );
-    env.clock
-        .set("2026-11-27T00:00:30+08:00".parse().expect("t"));
+    env.clock.set("2026-11-27T00:00:30+08:00".parse().expect("t"));
     env.publish(
         "feeds/seismic/cenc",
         &quake(
@@ -175,9 +170,7 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
     // An account whose platform quota is larger than alertd's configured daily_limit, so the
     // overrides are accepted and counted at the fake.
     env.wechat.set_mass_quota_per_day(10);
-    let d = env
-        .start(env.config("[override]\nmax_per_hour = 3\n"))
-        .await;
+    let d = env.start(env.config("[override]\nmax_per_hour = 3\n")).await;
     env.publish("feeds/seismic/cenc", &routine("r1", "四川省绵阳市安州区"))
         .await;
     wait_for("routine push", 10, || env.wechat.jobs().len() == 1).await;
@@ -193,10 +186,7 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
         env.clock.advance(Duration::from_secs(60));
         env.publish("feeds/seismic/cenc", &emergency(&format!("e{i}"), place))
             .await;
-        wait_for("emergency decided", 10, || {
-            env.deliveries().len() == 4 + 2 * i
-        })
-        .await;
+        wait_for("emergency decided", 10, || env.deliveries().len() == 4 + 2 * i).await;
     }
     wait_for("three override pushes", 10, || env.wechat.jobs().len() == 4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -207,18 +197,10 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
     );
     assert_eq!(env.weibo.posts().len(), 5, "Weibo posts every one");
 
-    let wechat: Vec<_> = env
-        .deliveries()
-        .into_iter()
-        .filter(|d| d.0 == "wechat")
-        .collect();
+    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.0 == "wechat").collect();
     for w in &wechat[1..4] {
         assert_eq!(w.1, "delivered");
-        assert!(
-            w.2.starts_with("emergency override: daily quota used"),
-            "{}",
-            w.2
-        );
+        assert!(w.2.starts_with("emergency override: daily quota used"), "{}", w.2);
     }
     assert_eq!(wechat[4].1, "held");
     assert!(wechat[4].2.contains("flood guard"), "{}", wechat[4].2);
@@ -237,10 +219,7 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
         "audited with the rule: {}",
         overrides[0].0
     );
-    assert_eq!(
-        env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"),
-        1
-    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"), 1);
     assert_eq!(alertd::store::audit::verify(&c).expect("verify"), None);
     d.shutdown();
     d.wait().await;
@@ -301,8 +280,7 @@ async fn bad_input_is_rejected_with_a_reason_and_the_next_good_message_goes_out(
             "field `quake.lat`: 91.5 is outside [-90, 90]",
         ),
         (
-            good.replace("\"depth_km\":10", "\"depth_km\":-3")
-                .into_bytes(),
+            good.replace("\"depth_km\":10", "\"depth_km\":-3").into_bytes(),
             "field `quake.depth_km`",
         ),
         (vec![b'x'; 2 << 20], "exceeds the limit of 1048576 bytes"),
@@ -379,8 +357,7 @@ async fn an_expired_token_is_refreshed_once_and_the_send_succeeds() {
     assert_eq!(env.wechat.token_fetches(), 1);
 
     env.wechat.expire_tokens();
-    env.clock
-        .set("2026-11-27T09:00:00+08:00".parse().expect("t"));
+    env.clock.set("2026-11-27T09:00:00+08:00".parse().expect("t"));
     env.publish(
         "feeds/seismic/cenc",
         &quake(
@@ -394,15 +371,8 @@ async fn an_expired_token_is_refreshed_once_and_the_send_succeeds() {
         ),
     )
     .await;
-    wait_for("second push after refresh", 10, || {
-        env.wechat.jobs().len() == 2
-    })
-    .await;
-    assert_eq!(
-        env.wechat.token_fetches(),
-        2,
-        "one refresh, not one per attempt"
-    );
+    wait_for("second push after refresh", 10, || env.wechat.jobs().len() == 2).await;
+    assert_eq!(env.wechat.token_fetches(), 2, "one refresh, not one per attempt");
     assert!(env
         .wechat
         .requests()

@@ -36,6 +36,7 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
     let log = env.dir.path().join("alertd.log");
 
     let mut child = spawn(&cfg, &log);
+    let _first = support::harness::KillOnDrop(child.id());
     wait_for("daemon connected", 20, || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -44,11 +45,7 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
     .await;
 
     let origin = (now - jiff::SignedDuration::from_secs(60)).to_string();
-    let places = [
-        "四川省雅安市芦山县",
-        "四川省雅安市宝兴县",
-        "四川省雅安市天全县",
-    ];
+    let places = ["四川省雅安市芦山县", "四川省雅安市宝兴县", "四川省雅安市天全县"];
     for (i, place) in places.iter().enumerate() {
         env.publish(
             "feeds/seismic/cenc",
@@ -84,21 +81,14 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
     env.clock.advance(Duration::from_secs(61));
 
     let mut child = spawn(&cfg, &log);
+    let _second = support::harness::KillOnDrop(child.id());
     wait_for("all delivered after restart", 30, || {
         env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 6
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        env.wechat.jobs().len(),
-        3,
-        "exactly one WeChat job per alert"
-    );
-    assert_eq!(
-        env.weibo.posts().len(),
-        3,
-        "exactly one Weibo post per alert"
-    );
+    assert_eq!(env.wechat.jobs().len(), 3, "exactly one WeChat job per alert");
+    assert_eq!(env.weibo.posts().len(), 3, "exactly one Weibo post per alert");
 
     let c = env.db();
     for job in env.wechat.jobs() {

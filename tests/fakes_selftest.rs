@@ -58,8 +58,7 @@ async fn wx_post(wx: &FakeWechat, path: &str, token: &str, body: &Value) -> Valu
 }
 
 fn text_msg(content: &str, clientmsgid: Option<&str>) -> Value {
-    let mut v =
-        json!({"filter": {"is_to_all": true}, "msgtype": "text", "text": {"content": content}});
+    let mut v = json!({"filter": {"is_to_all": true}, "msgtype": "text", "text": {"content": content}});
     if let Some(id) = clientmsgid {
         v["clientmsgid"] = json!(id);
     }
@@ -72,13 +71,7 @@ async fn sendall(wx: &FakeWechat, token: &str, body: &Value) -> Value {
 
 /// Probe a token with mass/get for an unknown msg_id: 40059 means the token itself was fine.
 async fn token_errcode(wx: &FakeWechat, token: &str) -> i64 {
-    let v = wx_post(
-        wx,
-        "/cgi-bin/message/mass/get",
-        token,
-        &json!({"msg_id": 1}),
-    )
-    .await;
+    let v = wx_post(wx, "/cgi-bin/message/mass/get", token, &json!({"msg_id": 1})).await;
     v["errcode"].as_i64().unwrap()
 }
 
@@ -225,11 +218,7 @@ async fn wechat_token_errors_on_business_calls() {
         "old token valid within grace"
     );
     advance(&c, 2);
-    assert_eq!(
-        token_errcode(&wx, &t1).await,
-        40001,
-        "superseded past grace"
-    );
+    assert_eq!(token_errcode(&wx, &t1).await, 40001, "superseded past grace");
     assert_eq!(token_errcode(&wx, &t2).await, 40059);
 
     wx.expire_tokens();
@@ -310,10 +299,7 @@ async fn wechat_clientmsgid_idempotency() {
     assert_eq!(wx.jobs().len(), 2);
 
     let long = "x".repeat(65);
-    assert_err(
-        &sendall(&wx, &token, &text_msg("y", Some(&long))).await,
-        45067,
-    );
+    assert_err(&sendall(&wx, &token, &text_msg("y", Some(&long))).await, 45067);
 
     // Omitted clientmsgid: derived from (scope, msgtype, content) → identical repeat is 45065.
     advance(&c, 86_400);
@@ -354,15 +340,9 @@ async fn wechat_bad_bodies() {
     )
     .await;
     assert_err(&v, 40008);
-    let v = sendall(
-        &wx,
-        &token,
-        &json!({"msgtype": "text", "text": {"content": "x"}}),
-    )
-    .await;
+    let v = sendall(&wx, &token, &json!({"msgtype": "text", "text": {"content": "x"}})).await;
     assert_err(&v, 47001);
-    let mp =
-        json!({"filter": {"is_to_all": true}, "msgtype": "mpnews", "mpnews": {"media_id": "nope"}});
+    let mp = json!({"filter": {"is_to_all": true}, "msgtype": "mpnews", "mpnews": {"media_id": "nope"}});
     assert_err(&sendall(&wx, &token, &mp).await, 40007);
     assert!(wx.jobs().is_empty());
 }
@@ -372,8 +352,7 @@ async fn wechat_draft_and_publish() {
     let (_c, now) = clock("2025-06-01T02:00:00Z");
     let wx = FakeWechat::start(now).await;
     let token = classic_token(&wx).await;
-    let draft =
-        json!({"articles": [{"title": "台风预警", "content": "<p>…</p>", "thumb_media_id": "t"}]});
+    let draft = json!({"articles": [{"title": "台风预警", "content": "<p>…</p>", "thumb_media_id": "t"}]});
     let d = wx_post(&wx, "/cgi-bin/draft/add", &token, &draft).await;
     let media_id = d["media_id"].as_str().unwrap().to_owned();
     let p = wx_post(
@@ -436,11 +415,7 @@ async fn wechat_fault_injection() {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let lost = client
-        .post(&url)
-        .json(&text_msg("x", Some("f-1")))
-        .send()
-        .await;
+    let lost = client.post(&url).json(&text_msg("x", Some("f-1"))).send().await;
     assert!(lost.unwrap_err().is_timeout());
     let jobs = wx.jobs();
     assert_eq!(jobs.len(), 1, "processed although the answer was lost");
@@ -596,25 +571,16 @@ async fn weibo_token_and_rate_limit() {
     );
 
     wb.set_hourly_limit(2);
-    assert_eq!(
-        share(&wb, fake_weibo::TOKEN, &format!("1 {link}")).await.0,
-        200
-    );
+    assert_eq!(share(&wb, fake_weibo::TOKEN, &format!("1 {link}")).await.0, 200);
     advance(&c, 1800);
-    assert_eq!(
-        share(&wb, fake_weibo::TOKEN, &format!("2 {link}")).await.0,
-        200
-    );
+    assert_eq!(share(&wb, fake_weibo::TOKEN, &format!("2 {link}")).await.0, 200);
     assert_weibo_err(
         &share(&wb, fake_weibo::TOKEN, &format!("3 {link}")).await,
         403,
         10024,
     );
     advance(&c, 1801); // the first post left the rolling hour
-    assert_eq!(
-        share(&wb, fake_weibo::TOKEN, &format!("3 {link}")).await.0,
-        200
-    );
+    assert_eq!(share(&wb, fake_weibo::TOKEN, &format!("3 {link}")).await.0, 200);
 
     wb.script_errors(vec![(400, 20016)]);
     assert_weibo_err(
@@ -659,10 +625,7 @@ async fn wecom_robot() {
     let v = wecom_send(&wc, "bad-key", &msg).await;
     assert_eq!(v["errcode"], 93000);
     let errmsg = v["errmsg"].as_str().unwrap();
-    assert!(
-        errmsg.starts_with("invalid webhook url, hint: ["),
-        "{errmsg}"
-    );
+    assert!(errmsg.starts_with("invalid webhook url, hint: ["), "{errmsg}");
     assert!(errmsg.contains("from ip: 127.0.0.1, more info at "));
 
     assert_eq!(
@@ -670,20 +633,14 @@ async fn wecom_robot() {
         json!({"errcode": 0, "errmsg": "ok"})
     );
     let big = json!({"msgtype": "text", "text": {"content": "字".repeat(683)}}); // 2049 bytes
-    assert_eq!(
-        wecom_send(&wc, fake_wecom::KEY, &big).await["errcode"],
-        40058
-    );
+    assert_eq!(wecom_send(&wc, fake_wecom::KEY, &big).await["errcode"], 40058);
     let md = json!({"msgtype": "markdown", "markdown": {"content": "a".repeat(4096)}});
     assert_eq!(wecom_send(&wc, fake_wecom::KEY, &md).await["errcode"], 0);
 
     for _ in 0..18 {
         assert_eq!(wecom_send(&wc, fake_wecom::KEY, &msg).await["errcode"], 0);
     }
-    assert_eq!(
-        wecom_send(&wc, fake_wecom::KEY, &msg).await["errcode"],
-        45009
-    );
+    assert_eq!(wecom_send(&wc, fake_wecom::KEY, &msg).await["errcode"], 45009);
     advance(&c, 60);
     assert_eq!(wecom_send(&wc, fake_wecom::KEY, &msg).await["errcode"], 0);
     assert_eq!(wc.messages().len(), 21);

@@ -19,12 +19,10 @@ async fn lushan_through_the_system_mosquitto() {
     std::net::TcpStream::connect("127.0.0.1:1883")
         .expect("the system Mosquitto must listen on 127.0.0.1:1883 (.ci/run starts it)");
     let run = rand::random::<u32>();
-    let text = env
-        .config_text(&format!("alertd-interop-{run}"), "")
-        .replace(
-            "topics = [\"feeds/seismic/#\", \"feeds/weather/#\"]",
-            &format!("topics = [\"interop-{run}/feeds/#\"]"),
-        );
+    let text = env.config_text(&format!("alertd-interop-{run}"), "").replace(
+        "topics = [\"feeds/seismic/#\", \"feeds/weather/#\"]",
+        &format!("topics = [\"interop-{run}/feeds/#\"]"),
+    );
     let cfg = alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
     let d = env.start(cfg).await;
     env.publish(
@@ -49,11 +47,7 @@ struct Publisher {
 
 impl Publisher {
     fn start(port: u16) -> Publisher {
-        let mut o = MqttOptions::new(
-            format!("provider-{}", rand::random::<u32>()),
-            "127.0.0.1",
-            port,
-        );
+        let mut o = MqttOptions::new(format!("provider-{}", rand::random::<u32>()), "127.0.0.1", port);
         o.set_clean_session(false);
         o.set_keep_alive(Duration::from_secs(5));
         let (client, mut ev) = AsyncClient::new(o, 1000);

@@ -52,12 +52,7 @@ pub struct Assessment {
     pub state: EventState,
 }
 
-pub fn assess(
-    cfg: &Config,
-    ev: &Event,
-    prior: Option<EventState>,
-    now: jiff::Timestamp,
-) -> Assessment {
+pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Timestamp) -> Assessment {
     let c = match (&ev.quake, &ev.weather) {
         (Some(q), _) => rules::quake(cfg, q),
         (None, Some(w)) => rules::weather(cfg, w, now),
@@ -88,12 +83,14 @@ pub fn assess(
         expires_ms: ev.weather.as_ref().and_then(|w| w.expires).map(ms),
         first_alert_id,
     };
-    let mk = |state: EventState,
-              action: Action,
-              reason: String,
-              push: bool,
-              previous: Option<EventState>| {
+    let stale = freshness(cfg, ev, now);
+    let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
         let mut state = state;
+        // A replayed or misdated message can never reach the public.
+        let (action, reason, push) = match (&stale, action) {
+            (Some(why), a) if a != Action::None => (Action::None, format!("{why}; {reason}"), false),
+            _ => (action, reason, push),
+        };
         if action != Action::None {
             state.published_class = Some(c.class);
         }
@@ -225,6 +222,33 @@ pub fn assess(
         rises_to_emergency,
         Some(prev),
     )
+}
+
+/// Why the event's time makes it unpublishable, if it does: older than `security.max_age_secs`
+/// (quakes by origin time, the rest by `sent`) or dated beyond the allowed clock skew.
+fn freshness(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> Option<String> {
+    let t = match (&ev.quake, ev.msg_type) {
+        (Some(q), MsgType::Alert | MsgType::Update) => q.origin_time,
+        _ => ev.sent,
+    };
+    let age = now.duration_since(t);
+    let max_age = jiff::SignedDuration::from_secs(cfg.security.max_age_secs as i64);
+    let skew = jiff::SignedDuration::from_secs(cfg.security.max_future_skew_secs as i64);
+    if age > max_age {
+        Some(format!(
+            "not published: the event time {t} is {} min old, over security.max_age_secs ({} min)",
+            age.as_secs() / 60,
+            max_age.as_secs() / 60
+        ))
+    } else if -age > skew {
+        Some(format!(
+            "not published: the event time {t} is {} s in the future, over security.max_future_skew_secs ({} s)",
+            (-age).as_secs(),
+            skew.as_secs()
+        ))
+    } else {
+        None
+    }
 }
 
 /// What changed that the public should know (DESIGN.md: class, magnitude ±0.3, epicentre

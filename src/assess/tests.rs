@@ -73,10 +73,7 @@ fn revision_is_published_only_on_material_change() {
     );
     assert_eq!(big.action, Action::Update);
     assert!(big.reason.contains("magnitude 6.8 → 7.1"), "{}", big.reason);
-    assert!(
-        !big.push_wechat,
-        "an update of an emergency is not a second push"
-    );
+    assert!(!big.push_wechat, "an update of an emergency is not a second push");
     let moved = assess(
         &c,
         &quake("e1", 6.8, 30.6, 103.0, "2013-04-20T08:13:00+08:00"),
@@ -122,11 +119,7 @@ fn exercise_is_assessed_but_not_live() {
     let a = assess(&cfg(), &ev, None, now());
     assert_eq!(a.action, Action::Alert);
     assert!(!a.live);
-    assert!(
-        a.reason.contains("status exercise: dry-run only"),
-        "{}",
-        a.reason
-    );
+    assert!(a.reason.contains("status exercise: dry-run only"), "{}", a.reason);
 }
 
 #[test]
@@ -140,10 +133,11 @@ fn cancel_after_publication() {
     );
     let mut cancel = quake("e5", 7.0, 30.3, 103.0, "2013-04-20T08:30:00+08:00");
     cancel.msg_type = MsgType::Cancel;
-    let a = assess(&c, &cancel, Some(first.state), now());
+    let later: jiff::Timestamp = "2013-04-20T00:31:00Z".parse().unwrap();
+    let a = assess(&c, &cancel, Some(first.state), later);
     assert_eq!(a.action, Action::Cancel);
     assert!(a.state.cancelled);
-    let again = assess(&c, &cancel, Some(a.state), now());
+    let again = assess(&c, &cancel, Some(a.state), later);
     assert_eq!(again.action, Action::None);
 }
 
@@ -175,4 +169,26 @@ fn weather_by_colour_and_area() {
     let expired = assess(&c, &weather("red", "\"510100\"", ""), None, late);
     assert_eq!(expired.class, Class::Ignore);
     assert!(expired.reason.contains("expired"));
+}
+
+#[test]
+fn replayed_and_misdated_events_are_never_published() {
+    let c = cfg();
+    let ev = quake("e9", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00");
+    let next_day: jiff::Timestamp = "2013-04-21T00:05:00Z".parse().unwrap();
+    let a = assess(&c, &ev, None, next_day);
+    assert_eq!(a.action, Action::None);
+    assert!(
+        a.reason.starts_with("not published: the event time") && a.reason.contains("max_age_secs"),
+        "{}",
+        a.reason
+    );
+    assert_eq!(
+        a.state.published_class, None,
+        "a stale event is not marked published"
+    );
+    let before: jiff::Timestamp = "2013-04-19T23:00:00Z".parse().unwrap();
+    let b = assess(&c, &ev, None, before);
+    assert_eq!(b.action, Action::None);
+    assert!(b.reason.contains("in the future"), "{}", b.reason);
 }

@@ -34,10 +34,7 @@ pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
-    let host = rest
-        .split(['/', '?', '#', ':'])
-        .next()?
-        .to_ascii_lowercase();
+    let host = rest.split(['/', '?', '#', ':']).next()?.to_ascii_lowercase();
     cfg.compose
         .link_allowlist
         .iter()
@@ -47,11 +44,7 @@ pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
 
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
     let j = &cfg.jurisdiction;
-    let source = ev
-        .sender
-        .name
-        .clone()
-        .unwrap_or_else(|| ev.sender.id.clone());
+    let source = ev.sender.name.clone().unwrap_or_else(|| ev.sender.id.clone());
     // "中国地震台网中心" reads as "中国地震台网" before 正式测定 in official texts.
     let source_short = source.trim_end_matches("中心").to_string();
     let quake = ev.quake.as_ref().map(|q| {
@@ -103,5 +96,33 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
         link => link.map(str::to_string),
         web => allowed_link(cfg, ev.web.as_deref()),
         reason => a.reason.clone(),
+    }
+}
+
+/// One line of the routine digest for an event.
+pub fn digest_item(ev: &Event) -> Value {
+    match (&ev.quake, &ev.weather) {
+        (Some(q), _) => context! {
+            line => format!("{}{}发生{:.1}级地震", zh_time(q.origin_time), text(&q.place), q.magnitude),
+            short => format!("{}{:.1}级", text(&q.place), q.magnitude),
+        },
+        (None, Some(w)) => context! {
+            line => format!("{}{}{}{}预警", zh_time(ev.sent), text(&w.area.desc), text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
+            short => format!("{}{}预警", text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
+        },
+        _ => context! { line => ev.event_id.clone(), short => ev.event_id.clone() },
+    }
+}
+
+/// The digest's context: `items` (from [`digest_item`]), the day, and the office.
+pub fn digest(cfg: &Config, day: jiff::civil::Date, items: Vec<Value>, link: Option<&str>) -> Value {
+    let j = &cfg.jurisdiction;
+    context! {
+        day_text => format!("{}月{}日", day.month(), day.day()),
+        day => day.to_string(),
+        items => items,
+        city => text(&j.name),
+        office => text(j.office.as_deref().unwrap_or(&j.name)),
+        link => link.map(str::to_string),
     }
 }

@@ -49,3 +49,21 @@ fn no_topics(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// An officer's own text for Weibo: the link appended if missing, never shortened.
+pub fn verbatim(text: &str, link: Option<&str>, max: usize) -> Result<String, ComposeError> {
+    let mut t = text.trim().to_string();
+    if let Some(link) = link.filter(|l| !t.contains(*l)) {
+        t = format!("{t} {link}");
+    }
+    let t = no_topics(&t);
+    let n = char_count(&t);
+    if n > max {
+        return Err(ComposeError::TooLong {
+            channel: "weibo".into(),
+            chars: n,
+            max,
+        });
+    }
+    Ok(t)
+}

@@ -29,24 +29,20 @@ pub enum ComposeError {
 }
 
 /// Built-in templates, used when `compose.alerts_dir` is not set.
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        "quake.wechat.j2",
-        include_str!("../../alerts/templates/quake.wechat.j2"),
-    ),
-    (
-        "quake.weibo.j2",
-        include_str!("../../alerts/templates/quake.weibo.j2"),
-    ),
-    (
-        "weather.wechat.j2",
-        include_str!("../../alerts/templates/weather.wechat.j2"),
-    ),
-    (
-        "weather.weibo.j2",
-        include_str!("../../alerts/templates/weather.weibo.j2"),
-    ),
-];
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../alerts/templates/", $name)))),*]
+    };
+}
+
+const BUILTIN: &[(&str, &str)] = builtin!(
+    "quake.wechat.j2",
+    "quake.weibo.j2",
+    "weather.wechat.j2",
+    "weather.weibo.j2",
+    "digest.wechat.j2",
+    "digest.weibo.j2",
+);
 
 /// Every template a configuration needs, by kind and channel.
 pub const REQUIRED: &[&str] = &[
@@ -54,6 +50,8 @@ pub const REQUIRED: &[&str] = &[
     "quake.weibo.j2",
     "weather.wechat.j2",
     "weather.weibo.j2",
+    "digest.wechat.j2",
+    "digest.weibo.j2",
 ];
 
 /// Enough for any alert template; a runaway loop stops here instead of hanging the pipeline.
@@ -119,12 +117,7 @@ impl Composer {
     }
 
     /// Renders `name` with the context and `fit` level.
-    pub fn render(
-        &self,
-        name: &str,
-        ctx: &minijinja::Value,
-        fit: u8,
-    ) -> Result<String, ComposeError> {
+    pub fn render(&self, name: &str, ctx: &minijinja::Value, fit: u8) -> Result<String, ComposeError> {
         let t = self
             .env
             .get_template(name)
@@ -145,13 +138,10 @@ impl Composer {
     ) -> Result<String, ComposeError> {
         match channel {
             // Staff channels and the website carry the full text.
-            ChannelKind::Wechat
-            | ChannelKind::Wecom
-            | ChannelKind::Webhook
-            | ChannelKind::Website => self.render(&format!("{kind}.wechat.j2"), ctx, 0),
-            ChannelKind::Weibo => {
-                fit::weibo(self, &format!("{kind}.weibo.j2"), ctx, weibo_max, link)
+            ChannelKind::Wechat | ChannelKind::Wecom | ChannelKind::Webhook | ChannelKind::Website => {
+                self.render(&format!("{kind}.wechat.j2"), ctx, 0)
             }
+            ChannelKind::Weibo => fit::weibo(self, &format!("{kind}.weibo.j2"), ctx, weibo_max, link),
         }
     }
 }

@@ -10,11 +10,7 @@ fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<Str
     let cfg = Config::quickstart();
     let ev = decode(sample.as_bytes(), 1 << 20).unwrap();
     let a = assess(&cfg, &ev, None, ev.sent);
-    let kind = if ev.quake.is_some() {
-        "quake"
-    } else {
-        "weather"
-    };
+    let kind = if ev.quake.is_some() { "quake" } else { "weather" };
     let ctx = context::build(&cfg, &ev, &a, link);
     Composer::builtin().compose(kind, channel, &ctx, 140, link)
 }
@@ -23,9 +19,7 @@ fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<Str
 fn lushan_wechat_text_has_the_facts() {
     let t = compose(LUSHAN, ChannelKind::Wechat, None).unwrap();
     assert!(
-        t.starts_with(
-            "【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"
-        ),
+        t.starts_with("【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"),
         "{t}"
     );
     for fact in [
@@ -44,11 +38,7 @@ fn lushan_wechat_text_has_the_facts() {
 #[test]
 fn lushan_weibo_fits_140_with_link_and_keeps_facts() {
     let t = compose(LUSHAN, ChannelKind::Weibo, Some(LINK)).unwrap();
-    assert!(
-        fit::char_count(&t) <= 140,
-        "{} chars: {t}",
-        fit::char_count(&t)
-    );
+    assert!(fit::char_count(&t) <= 140, "{} chars: {t}", fit::char_count(&t));
     assert!(t.contains(LINK));
     for fact in [
         "4月20日8时2分",
@@ -139,19 +129,13 @@ fn web_links_only_from_allowlist() {
         context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")),
         None
     );
-    assert_eq!(
-        context::allowed_link(&cfg, Some("javascript:alert(1)")),
-        None
-    );
+    assert_eq!(context::allowed_link(&cfg, Some("javascript:alert(1)")), None);
 }
 
 #[test]
 #[ignore = "prints the texts for a human to read"]
 fn show() {
-    for s in [
-        LUSHAN,
-        include_str!("../../alerts/samples/rainstorm-red.json"),
-    ] {
+    for s in [LUSHAN, include_str!("../../alerts/samples/rainstorm-red.json")] {
         println!("{}\n---", compose(s, ChannelKind::Wechat, None).unwrap());
         let w = compose(s, ChannelKind::Weibo, Some(LINK)).unwrap();
         println!("{w} ({} chars)\n===", fit::char_count(&w));

@@ -5,9 +5,16 @@
 //! The deliverer only moves intents forward in the store. On start it resumes every pending
 //! intent (unless past its deadline: then it is marked expired, with the reason). It is safe to
 //! resend after a crash because the platforms deduplicate: WeChat by `clientmsgid` (= delivery
-//! id), Weibo by rejecting identical text (20019, counted as delivered).
+//! id), Weibo by rejecting identical text (20019, counted as delivered; Weibo deliveries go one
+//! at a time so the one with an unknown outcome is always the latest post).
+//!
+//! Two follow-ups are created here, in the same transaction as the result that causes them:
+//! emergency fallbacks ([`fallback`]) when WeChat refuses an emergency for quota or permission,
+//! and the mass job's confirmation ([`confirm`]).
 
 pub mod channels;
+pub mod confirm;
+pub mod fallback;
 pub mod retry;
 
 use crate::clock::SharedClock;
@@ -40,6 +47,21 @@ pub struct Deliverer {
     clock: SharedClock,
     policy: RetryPolicy,
     inflight: Mutex<HashSet<String>>,
+    /// Follow-up jobs the deliverer creates itself (fallback steps).
+    followups: mpsc::UnboundedSender<Job>,
+    followups_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+}
+
+/// How a delivery ended, as `finish` records it.
+struct Outcome {
+    status: outbox::Status,
+    platform_ref: Option<String>,
+    note: Option<String>,
+    request: Option<String>,
+    /// A refused or expired push gives its quota back.
+    refund: bool,
+    /// Refused for quota or permission: the emergency fallbacks apply.
+    fallback: bool,
 }
 
 impl Deliverer {
@@ -49,12 +71,15 @@ impl Deliverer {
         clock: SharedClock,
         policy: RetryPolicy,
     ) -> Self {
+        let (followups, rx) = mpsc::unbounded_channel();
         Self {
             db: Arc::new(Mutex::new(db)),
             channels,
             clock,
             policy,
             inflight: Mutex::new(HashSet::new()),
+            followups,
+            followups_rx: Mutex::new(Some(rx)),
         }
     }
 
@@ -69,33 +94,31 @@ impl Deliverer {
             f(&mut c)
         })
         .await
-        .unwrap_or_else(|e| {
-            Err(store::StoreError::Corrupt(format!(
-                "store task failed: {e}"
-            )))
-        })
+        .unwrap_or_else(|e| Err(store::StoreError::Corrupt(format!("store task failed: {e}"))))
     }
 
     /// Writes a result, retrying while the store is unavailable (disk full, locked). If it never
     /// succeeds the intent stays pending and is resent on restart — which the platforms dedup.
-    async fn record<F>(&self, what: &str, f: F)
+    async fn record<T, F>(&self, what: &str, f: F) -> Option<T>
     where
-        F: Fn(&mut Connection) -> store::Result<()> + Send + Sync + Clone + 'static,
+        T: Send + 'static,
+        F: Fn(&mut Connection) -> store::Result<T> + Send + Sync + Clone + 'static,
     {
         for attempt in 1..=20u32 {
             match self.with_db(f.clone()).await {
-                Ok(()) => return,
+                Ok(v) => return Some(v),
                 Err(e) => {
                     error!(error = %e, attempt, "cannot record {what}; retrying");
                     tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
                 }
             }
         }
+        None
     }
 
     /// Runs until the pipeline closes `rx`; then gives in-flight sends `grace` to finish.
-    /// `rx` carries (delivery id, channel name).
     pub async fn run(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Job>, grace: Duration) {
+        let mut followups = self.followups_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut tasks = JoinSet::new();
         // Serial channels get one worker each, fed in order.
         let mut queues: HashMap<String, mpsc::UnboundedSender<String>> = HashMap::new();
@@ -135,12 +158,14 @@ impl Deliverer {
                     Some(job) => self.clone().dispatch(&mut tasks, &queues, job),
                     None => break,
                 },
+                Some(job) = async { followups.as_mut()?.recv().await }, if followups.is_some() => {
+                    self.clone().dispatch(&mut tasks, &queues, job)
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
         drop(queues);
-        let _ =
-            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if !tasks.is_empty() {
             warn!(
                 count = tasks.len(),
@@ -171,30 +196,34 @@ impl Deliverer {
         tasks.spawn(async move { self.deliver(&job.id).await });
     }
 
-    async fn deliver(&self, id: &str) {
+    async fn deliver(self: &Arc<Self>, id: &str) {
         self.deliver_inner(id).await;
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 
-    async fn deliver_inner(&self, id: &str) {
+    async fn deliver_inner(self: &Arc<Self>, id: &str) {
         let key = id.to_string();
         let row = match self.with_db(move |c| outbox::get(c, &key)).await {
             Ok(Some(r)) if r.status == "pending" => r,
             Ok(_) => return,
             Err(e) => return error!(delivery = id, error = %e, "cannot load delivery"),
         };
+        let fail = |note: String, refund: bool, fallback: bool| Outcome {
+            status: outbox::Status::Failed,
+            platform_ref: None,
+            note: Some(note),
+            request: None,
+            refund,
+            fallback,
+        };
         let Some(slot) = self.channels.get(&row.channel) else {
             let reason = format!("channel {:?} is no longer configured", row.channel);
-            return self
-                .finish(&row, outbox::Status::Failed, None, Some(reason), None, true)
-                .await;
+            return self.finish(&row, fail(reason, true, false)).await;
         };
         let req = Request {
             delivery_id: row.id.clone(),
             alert_id: row.alert_id,
+            op: row.op.clone(),
             text: row.text.clone(),
             dry_run: row.dry_run,
         };
@@ -206,16 +235,11 @@ impl Deliverer {
                     "deadline {} passed before delivery",
                     store::from_ms(row.deadline_ms)
                 );
-                return self
-                    .finish(
-                        &row,
-                        outbox::Status::Expired,
-                        None,
-                        Some(reason),
-                        None,
-                        true,
-                    )
-                    .await;
+                let out = Outcome {
+                    status: outbox::Status::Expired,
+                    ..fail(reason, true, false)
+                };
+                return self.finish(&row, out).await;
             }
             attempt += 1;
             let started = std::time::Instant::now();
@@ -236,98 +260,103 @@ impl Deliverer {
                         outbox::Status::Delivered
                     };
                     let age = (ms(self.clock.now()) - row.created_ms).max(0) as f64 / 1000.0;
-                    metrics::histogram!("alertd_delivery_latency_seconds", "channel" => row.channel.clone()).record(age);
-                    info!(delivery = %row.id, channel = %row.channel, status = status.as_str(),
+                    metrics::histogram!("alertd_delivery_latency_seconds", "channel" => row.channel.clone())
+                        .record(age);
+                    if let Some(origin) = row.origin_ms {
+                        let since = (ms(self.clock.now()) - origin).max(0) as f64 / 1000.0;
+                        metrics::histogram!("alertd_origin_to_answer_seconds", "channel" => row.channel.clone())
+                            .record(since);
+                    }
+                    info!(delivery = %row.id, channel = %row.channel, op = %row.op, status = status.as_str(),
                           platform_ref = receipt.platform_ref.as_deref().unwrap_or(""),
                           note = receipt.note.as_deref().unwrap_or(""), "delivered");
-                    return self
-                        .finish(
-                            &row,
-                            status,
-                            receipt.platform_ref,
-                            receipt.note,
-                            receipt.dry_run_request,
-                            false,
-                        )
-                        .await;
+                    let confirm_ref = receipt.platform_ref.clone().filter(|_| {
+                        status == outbox::Status::Delivered && row.op == "send" && slot.client.confirms_jobs()
+                    });
+                    let out = Outcome {
+                        status,
+                        platform_ref: receipt.platform_ref,
+                        note: receipt.note,
+                        request: receipt.dry_run_request,
+                        refund: false,
+                        fallback: false,
+                    };
+                    self.finish(&row, out).await;
+                    if let Some(r) = confirm_ref {
+                        let (me, client, id) = (self.clone(), slot.client.clone(), row.id.clone());
+                        tokio::spawn(async move { confirm::watch(me, client, id, r).await });
+                    }
+                    return;
                 }
                 Err(e) if e.retryable => {
-                    metrics::counter!("alertd_delivery_retries_total", "channel" => row.channel.clone()).increment(1);
+                    metrics::counter!("alertd_delivery_retries_total", "channel" => row.channel.clone())
+                        .increment(1);
                     let wait = self.policy.delay(attempt, e.min_wait);
                     warn!(delivery = %row.id, channel = %row.channel, attempt, error = %e,
                           retry_in_ms = wait.as_millis() as u64, "delivery failed; will retry");
                     let (key, msg) = (row.id.clone(), e.message.clone());
                     let next = now + jiff::SignedDuration::try_from(wait).unwrap_or_default();
-                    self.record("retry", move |c| {
-                        outbox::retry_later(c, &key, &msg, next, now)
-                    })
-                    .await;
+                    self.record("retry", move |c| outbox::retry_later(c, &key, &msg, next, now))
+                        .await;
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
                     error!(delivery = %row.id, channel = %row.channel, error = %e, "delivery refused");
-                    return self
-                        .finish(
-                            &row,
-                            outbox::Status::Failed,
-                            None,
-                            Some(e.message),
-                            None,
-                            e.refund_quota,
-                        )
-                        .await;
+                    let fb = e.code.is_some_and(fallback::triggers);
+                    return self.finish(&row, fail(e.message, e.refund_quota, fb)).await;
                 }
             }
         }
     }
 
-    /// Records the final state; a refused or expired push gives its quota back (audited).
-    async fn finish(
-        &self,
-        row: &outbox::Delivery,
-        status: outbox::Status,
-        platform_ref: Option<String>,
-        note: Option<String>,
-        request: Option<String>,
-        refund: bool,
-    ) {
-        metrics::counter!("alertd_deliveries_total", "channel" => row.channel.clone(), "outcome" => status.as_str())
+    /// Records the final state, the quota refund and the next fallback step, in one transaction.
+    async fn finish(&self, row: &outbox::Delivery, out: Outcome) {
+        metrics::counter!("alertd_deliveries_total", "channel" => row.channel.clone(), "outcome" => out.status.as_str())
             .increment(1);
         let (row, now) = (row.clone(), self.clock.now());
-        self.record("delivery result", move |c| {
-            let tx = c.transaction()?;
-            let moved = outbox::finish(
-                &tx,
-                &row.id,
-                status,
-                platform_ref.as_deref(),
-                note.as_deref(),
-                request.as_deref(),
-                now,
-            )?;
-            if moved && refund {
-                if let Some(day) = row.ledger_day.as_deref() {
-                    ledger::add(&tx, &row.channel, day, -1)?;
-                    audit::append(
-                        &tx,
-                        &audit::Record {
-                            at: now,
-                            kind: "quota_refund",
-                            channel: Some(&row.channel),
-                            alert_id: Some(row.alert_id),
-                            actor: "deliver",
-                            reason: &format!(
-                                "{}: {}",
-                                status.as_str(),
-                                note.as_deref().unwrap_or("")
-                            ),
-                        },
-                    )?;
+        let out = Arc::new(out);
+        let next = self
+            .record("delivery result", move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let moved = outbox::finish(
+                    &tx,
+                    &row.id,
+                    out.status,
+                    out.platform_ref.as_deref(),
+                    out.note.as_deref(),
+                    out.request.as_deref(),
+                    now,
+                )?;
+                if moved && out.refund {
+                    if let Some(day) = row.ledger_day.as_deref() {
+                        ledger::add(&tx, &row.channel, day, -1)?;
+                        let reason =
+                            format!("{}: {}", out.status.as_str(), out.note.as_deref().unwrap_or(""));
+                        audit::append(
+                            &tx,
+                            &audit::Record {
+                                at: now,
+                                kind: "quota_refund",
+                                channel: Some(&row.channel),
+                                alert_id: Some(row.alert_id),
+                                actor: "deliver",
+                                reason: &reason,
+                            },
+                        )?;
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await;
+                let next = if moved {
+                    fallback::next_step(&tx, &row, out.fallback, out.note.as_deref(), now)?
+                } else {
+                    None
+                };
+                tx.commit()?;
+                Ok(next)
+            })
+            .await
+            .flatten();
+        if let Some(job) = next {
+            let _ = self.followups.send(job);
+        }
     }
 }

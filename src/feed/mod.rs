@@ -5,9 +5,15 @@
 //! field or the problem, because an officer reading `alertd status` must be able to tell a
 //! provider exactly what to fix. Decoding is pure and never panics on any byte sequence.
 
+pub mod auth;
+pub mod cap;
+pub mod cenc;
+mod json_util;
 pub mod model;
 pub mod mqtt;
 pub mod native;
+pub mod usgs;
+mod xml;
 
 pub use model::*;
 
@@ -23,11 +29,7 @@ pub enum DecodeError {
     #[error("payload is empty")]
     Empty,
     #[error("malformed JSON at line {line} column {column}: {msg}")]
-    Json {
-        line: usize,
-        column: usize,
-        msg: String,
-    },
+    Json { line: usize, column: usize, msg: String },
     #[error("unrecognised format: {0}")]
     UnknownFormat(String),
     #[error("field `{field}`: {problem}")]
@@ -57,6 +59,31 @@ impl DecodeError {
 
 /// Decodes one payload. The format is detected from the content.
 pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
+    decode_as(payload, limit, None)
+}
+
+/// Decodes one payload as `format` — `"native"`, `"cap"`, `"usgs"` or `"cenc"`, for a topic that
+/// pins one — or, with `None`, as the format detected from the content. A list (USGS
+/// FeatureCollection, CENC lists) is taken only when it holds exactly one event: see
+/// [`decode_all`].
+pub fn decode_as(payload: &[u8], limit: usize, format: Option<&str>) -> Result<Event, DecodeError> {
+    decode_payload(payload, limit, format, false)?
+        .pop()
+        .ok_or_else(|| DecodeError::UnknownFormat("the payload holds no event".into()))
+}
+
+/// Decodes a payload that may carry several events: every feature of a USGS FeatureCollection
+/// (non-earthquakes skipped), every record of a CENC list; otherwise the one event.
+pub fn decode_all(payload: &[u8], limit: usize) -> Result<Vec<Event>, DecodeError> {
+    decode_payload(payload, limit, None, true)
+}
+
+fn decode_payload(
+    payload: &[u8],
+    limit: usize,
+    format: Option<&str>,
+    all: bool,
+) -> Result<Vec<Event>, DecodeError> {
     if payload.len() > limit {
         return Err(DecodeError::TooLarge {
             size: payload.len(),
@@ -68,29 +95,83 @@ pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
     if text.is_empty() {
         return Err(DecodeError::Empty);
     }
-    if text.starts_with('{') || text.starts_with('[') {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| DecodeError::Json {
-                line: e.line(),
-                column: e.column(),
-                msg: e.to_string(),
-            })?;
-        return decode_json(&value);
+    if let Some(f) = format.filter(|f| !matches!(*f, "native" | "cap" | "usgs" | "cenc")) {
+        return Err(DecodeError::UnknownFormat(format!(
+            "format {:?} is not one of native, cap, usgs, cenc",
+            json_util::short(f)
+        )));
     }
-    Err(DecodeError::UnknownFormat(
-        "expected JSON (alert-feed/1); the payload does not start with `{`".into(),
-    ))
+    if text.starts_with('<') {
+        return match format {
+            None | Some("cap") => cap::decode(text).map(|e| vec![e]),
+            Some(f) => Err(DecodeError::UnknownFormat(format!(
+                "the topic expects {f} (JSON), but the payload is XML"
+            ))),
+        };
+    }
+    if format == Some("cap") {
+        return Err(DecodeError::UnknownFormat(
+            "the topic expects CAP XML; the payload does not start with `<`".into(),
+        ));
+    }
+    let json = json_util::strip_jsonp(text);
+    if json.starts_with('{') || json.starts_with('[') {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| DecodeError::Json {
+            line: e.line(),
+            column: e.column(),
+            msg: e.to_string(),
+        })?;
+        return decode_json(&value, format, all);
+    }
+    Err(DecodeError::UnknownFormat(format!(
+        "expected JSON or CAP XML; the payload starts with {:?}",
+        json_util::short(text)
+    )))
 }
 
-fn decode_json(value: &serde_json::Value) -> Result<Event, DecodeError> {
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(native::SCHEMA) => native::decode(value),
-        Some(other) => Err(DecodeError::field(
-            "schema",
-            format!("unsupported schema {other:?}"),
-        )),
-        None => Err(DecodeError::UnknownFormat(
-            "JSON without a known shape (no \"schema\": \"alert-feed/1\")".into(),
-        )),
+/// Routes a JSON payload: `schema: alert-feed/1` → native, GeoJSON `type` → USGS, else the CENC
+/// shapes by their keys. `format` has been checked by the caller.
+fn decode_json(
+    value: &serde_json::Value,
+    format: Option<&str>,
+    all: bool,
+) -> Result<Vec<Event>, DecodeError> {
+    let obj = value.as_object();
+    let schema = value.get("schema").and_then(|s| s.as_str());
+    let geojson = obj
+        .and_then(|o| o.get("type"))
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| t == "Feature" || t == "FeatureCollection");
+    let format = match (format, obj) {
+        (Some(f), _) => f,
+        (None, _) if schema.is_some() => "native",
+        (None, _) if geojson => "usgs",
+        (None, Some(o)) if cenc::detect(o).is_some() => "cenc",
+        (None, Some(o)) => {
+            return Err(DecodeError::UnknownFormat(format!(
+                "JSON object matches no known shape (alert-feed/1, USGS GeoJSON, CENC relays); keys: {}",
+                json_util::key_list(o)
+            )))
+        }
+        (None, None) => {
+            return Err(DecodeError::UnknownFormat(
+                "JSON that is not an object matches no known shape".into(),
+            ))
+        }
+    };
+    match format {
+        "native" => match schema {
+            Some(native::SCHEMA) => native::decode(value).map(|e| vec![e]),
+            Some(other) => Err(DecodeError::field(
+                "schema",
+                format!("unsupported schema {:?}", json_util::short(other)),
+            )),
+            None => Err(DecodeError::field(
+                "schema",
+                format!("is required (\"{}\")", native::SCHEMA),
+            )),
+        },
+        "usgs" => usgs::decode(value, all),
+        _ => cenc::decode(value, all),
     }
 }

@@ -63,11 +63,7 @@ pub fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
     Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
 }
 
-pub fn options(
-    cfg: &MqttConfig,
-    url: &str,
-    password: Option<String>,
-) -> Result<MqttOptions, MqttError> {
+pub fn options(cfg: &MqttConfig, url: &str, password: Option<String>) -> Result<MqttOptions, MqttError> {
     let (host, port, tls) = parse_url(url)?;
     let mut o = MqttOptions::new(cfg.client_id.clone(), host, port);
     o.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(5)));

@@ -5,9 +5,7 @@
 //! serde's derived messages do not give it reliably for nested, optional and ranged fields.
 //! Unknown fields are ignored.
 
-use super::{
-    Area, Color, DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status, Weather,
-};
+use super::{Area, Color, DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status, Weather};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -108,10 +106,7 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
 }
 
 fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
-    let f = Fields {
-        o,
-        prefix: "quake.",
-    };
+    let f = Fields { o, prefix: "quake." };
     let lat = f.req_num("lat")?;
     if !(-90.0..=90.0).contains(&lat) {
         return Err(f.bad("lat", format!("{lat} is outside [-90, 90]")));
@@ -132,12 +127,7 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
         None => None,
         Some("automatic") => Some(Review::Automatic),
         Some("reviewed") => Some(Review::Reviewed),
-        Some(other) => {
-            return Err(f.bad(
-                "review",
-                format!("must be automatic or reviewed, got {other:?}"),
-            ))
-        }
+        Some(other) => return Err(f.bad("review", format!("must be automatic or reviewed, got {other:?}"))),
     };
     Ok(Quake {
         origin_time: f.req_time("origin_time")?,
@@ -159,12 +149,10 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
     };
     let color = match f.opt_str("color")? {
         None => None,
-        Some(c) => Some(Color::parse(c).ok_or_else(|| {
-            f.bad(
-                "color",
-                format!("must be red, orange, yellow or blue, got {c:?}"),
-            )
-        })?),
+        Some(c) => Some(
+            Color::parse(c)
+                .ok_or_else(|| f.bad("color", format!("must be red, orange, yellow or blue, got {c:?}")))?,
+        ),
     };
     let area_o = f.req_obj("area")?;
     let af = Fields {
@@ -177,9 +165,9 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
             .as_array()
             .ok_or_else(|| af.bad("polygons", "must be an array of rings"))?;
         for (i, ring) in rings.iter().enumerate() {
-            let pts = ring.as_array().ok_or_else(|| {
-                af.bad(&format!("polygons[{i}]"), "must be an array of [lon, lat]")
-            })?;
+            let pts = ring
+                .as_array()
+                .ok_or_else(|| af.bad(&format!("polygons[{i}]"), "must be an array of [lon, lat]"))?;
             let mut out = Vec::with_capacity(pts.len());
             for (j, pt) in pts.iter().enumerate() {
                 let name = format!("polygons[{i}][{j}]");
@@ -249,9 +237,7 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Err(self.bad(name, "is required")),
             Some(Value::String(s)) => Ok(s.as_str()),
-            Some(other) => {
-                Err(self.bad(name, format!("must be a string, got {}", type_name(other))))
-            }
+            Some(other) => Err(self.bad(name, format!("must be a string, got {}", type_name(other)))),
         }
     }
 
@@ -259,9 +245,7 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => {
-                Err(self.bad(name, format!("must be a string, got {}", type_name(other))))
-            }
+            Some(other) => Err(self.bad(name, format!("must be a string, got {}", type_name(other)))),
         }
     }
 
@@ -286,9 +270,7 @@ impl<'a> Fields<'a> {
                     Ok(s.to_string())
                 })
                 .collect(),
-            Some(other) => {
-                Err(self.bad(name, format!("must be an array, got {}", type_name(other))))
-            }
+            Some(other) => Err(self.bad(name, format!("must be an array, got {}", type_name(other)))),
         }
     }
 
@@ -296,9 +278,7 @@ impl<'a> Fields<'a> {
         match self.o.get(name) {
             None | Some(Value::Null) => Err(self.bad(name, "is required")),
             Some(Value::Object(m)) => Ok(m),
-            Some(other) => {
-                Err(self.bad(name, format!("must be an object, got {}", type_name(other))))
-            }
+            Some(other) => Err(self.bad(name, format!("must be an object, got {}", type_name(other)))),
         }
     }
 
@@ -309,9 +289,7 @@ impl<'a> Fields<'a> {
                 .as_f64()
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| self.bad(name, "must be a finite number")),
-            Some(other) => {
-                Err(self.bad(name, format!("must be a number, got {}", type_name(other))))
-            }
+            Some(other) => Err(self.bad(name, format!("must be a number, got {}", type_name(other)))),
         }
     }
 
@@ -341,9 +319,9 @@ fn check_id(s: &str) -> Result<(), String> {
 
 /// RFC 3339 with an explicit offset; a time without one is ambiguous and rejected.
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    s.trim().parse::<Timestamp>().map_err(|_| {
-        format!("{s:?} is not an RFC 3339 time with offset (e.g. 2013-04-20T08:02:46+08:00)")
-    })
+    s.trim()
+        .parse::<Timestamp>()
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time with offset (e.g. 2013-04-20T08:02:46+08:00)"))
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -406,14 +384,9 @@ mod tests {
             err(&with(&["quake", "magnitude"], Value::String("7".into()))),
             "field `quake.magnitude`: must be a number, got a string"
         );
-        assert!(
-            err(&with(&["quake", "lat"], serde_json::json!(91.0))).starts_with("field `quake.lat`")
-        );
-        assert!(err(&with(&["quake", "magnitude"], serde_json::json!(10.5)))
-            .contains("quake.magnitude"));
-        assert!(
-            err(&with(&["quake", "depth_km"], serde_json::json!(-1))).contains("quake.depth_km")
-        );
+        assert!(err(&with(&["quake", "lat"], serde_json::json!(91.0))).starts_with("field `quake.lat`"));
+        assert!(err(&with(&["quake", "magnitude"], serde_json::json!(10.5))).contains("quake.magnitude"));
+        assert!(err(&with(&["quake", "depth_km"], serde_json::json!(-1))).contains("quake.depth_km"));
         assert!(err(&with(&["sent"], serde_json::json!("2013-04-20 08:04:10"))).contains("`sent`"));
         assert!(err(&with(&["kind"], serde_json::json!("flood"))).contains("`kind`"));
         assert!(err(&with(&["msg_id"], serde_json::json!(""))).contains("`msg_id`"));

@@ -25,6 +25,8 @@ pub enum Decision {
     Hold { reason: String },
     /// Not for this channel.
     Skip { reason: String },
+    /// Waits for the channel's routine digest of `day`.
+    Digest { day: String, reason: String },
 }
 
 impl Decision {
@@ -32,7 +34,30 @@ impl Decision {
         match self {
             Decision::Send { reason, .. }
             | Decision::Hold { reason }
-            | Decision::Skip { reason } => reason,
+            | Decision::Skip { reason }
+            | Decision::Digest { reason, .. } => reason,
+        }
+    }
+}
+
+/// What is to be published, as far as the gate cares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Publication {
+    pub action: Action,
+    pub class: Class,
+    /// `status: actual`; otherwise every channel is dry-run and no quota is used.
+    pub live: bool,
+    /// May use a WeChat push (see [`Assessment::push_wechat`]).
+    pub push_wechat: bool,
+}
+
+impl From<&Assessment> for Publication {
+    fn from(a: &Assessment) -> Self {
+        Publication {
+            action: a.action,
+            class: a.class,
+            live: a.live,
+            push_wechat: a.push_wechat,
         }
     }
 }
@@ -45,6 +70,8 @@ pub struct ChannelState<'a> {
     pub day: String,
     pub used_today: u32,
     pub used_month: u32,
+    /// The local time of day (hour, minute) in the channel's time zone.
+    pub local_time: (i8, i8),
 }
 
 /// Whether an emergency that finds the quota used may override now (the flood guard's answer
@@ -54,7 +81,7 @@ pub trait OverrideGuard {
 }
 
 pub fn decide(
-    a: &Assessment,
+    a: &Publication,
     ch: &ChannelState,
     info_to_weibo: bool,
     guard: &mut dyn OverrideGuard,
@@ -107,11 +134,7 @@ pub fn decide(
             (action, class) => send(
                 false,
                 None,
-                format!(
-                    "{} {}: Weibo posts at once",
-                    class.as_str(),
-                    action.as_str()
-                ),
+                format!("{} {}: Weibo posts at once", class.as_str(), action.as_str()),
             ),
         },
         ChannelKind::Wechat => {
@@ -125,8 +148,10 @@ pub fn decide(
             };
             match wants_push {
                 Class::Info | Class::Ignore => return skip("info: not pushed on WeChat"),
-                Class::Routine if ch.cfg.routine == RoutinePolicy::Digest => {
-                    return skip("routine: waits for the day's digest (routine = \"digest\")")
+                Class::Routine => {
+                    if let Some(d) = routine_waits(ch) {
+                        return d;
+                    }
                 }
                 _ => {}
             }
@@ -161,20 +186,47 @@ pub fn decide(
                 return skip(&used);
             }
             if guard.allow(ch.name) {
-                send(
-                    true,
-                    Some(ch.day.clone()),
-                    format!("emergency override: {used}"),
-                )
+                send(true, Some(ch.day.clone()), format!("emergency override: {used}"))
             } else {
                 Decision::Hold {
-                    reason: format!(
-                        "override flood guard: limit of overrides per hour reached; {used}"
-                    ),
+                    reason: format!("override flood guard: limit of overrides per hour reached; {used}"),
                 }
             }
         }
     }
+}
+
+/// A routine alert on WeChat goes to the digest (or is kept from the push) when the channel
+/// says so: `routine = "digest"`, or before `reserve_until`.
+fn routine_waits(ch: &ChannelState) -> Option<Decision> {
+    use crate::config::parse_hhmm;
+    let digest_at = ch.cfg.digest_at.as_deref().and_then(parse_hhmm);
+    let reserve = ch.cfg.reserve_until.as_deref().and_then(parse_hhmm);
+    let reserved = reserve.is_some_and(|r| ch.local_time < r);
+    if ch.cfg.routine != RoutinePolicy::Digest && !reserved {
+        return None;
+    }
+    let hhmm = |(h, m): (i8, i8)| format!("{h:02}:{m:02}");
+    let why = if reserved && ch.cfg.routine != RoutinePolicy::Digest {
+        format!(
+            "the push is reserved for emergencies until {}",
+            reserve.map(hhmm).unwrap_or_default()
+        )
+    } else {
+        "routine = \"digest\"".to_string()
+    };
+    Some(match digest_at {
+        Some(at) if ch.local_time < at => Decision::Digest {
+            day: ch.day.clone(),
+            reason: format!("routine: waits for the {} digest ({why})", hhmm(at)),
+        },
+        Some(at) => Decision::Skip {
+            reason: format!("routine: after today's {} digest ({why}); not pushed", hhmm(at)),
+        },
+        None => Decision::Skip {
+            reason: format!("routine: not pushed ({why})"),
+        },
+    })
 }
 
 #[cfg(test)]

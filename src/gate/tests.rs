@@ -14,10 +14,10 @@ impl OverrideGuard for Allow {
     }
 }
 
-fn assessment(sample: &str) -> Assessment {
+fn assessment(sample: &str) -> Publication {
     let cfg = Config::quickstart();
     let ev = decode(sample.as_bytes(), 1 << 20).unwrap();
-    assess(&cfg, &ev, None, ev.sent)
+    Publication::from(&assess(&cfg, &ev, None, ev.sent))
 }
 
 fn wechat_cfg() -> ChannelConfig {
@@ -33,6 +33,7 @@ fn state<'a>(cfg: &'a ChannelConfig, used: u32) -> ChannelState<'a> {
         day: "2013-04-20".into(),
         used_today: used,
         used_month: used,
+        local_time: (8, 5),
     }
 }
 
@@ -61,19 +62,8 @@ fn emergency_overrides_behind_the_guard() {
     let a = assessment(LUSHAN);
     let cfg = wechat_cfg();
     let d = decide(&a, &state(&cfg, 1), false, &mut Allow(1));
-    assert!(
-        matches!(
-            &d,
-            Decision::Send {
-                override_: true,
-                ..
-            }
-        ),
-        "{d:?}"
-    );
-    assert!(d
-        .reason()
-        .starts_with("emergency override: daily quota used"));
+    assert!(matches!(&d, Decision::Send { override_: true, .. }), "{d:?}");
+    assert!(d.reason().starts_with("emergency override: daily quota used"));
     let held = decide(&a, &state(&cfg, 2), false, &mut Allow(0));
     assert!(
         matches!(&held, Decision::Hold { reason } if reason.contains("flood guard")),
@@ -87,13 +77,7 @@ fn emergency_with_free_quota_is_not_an_override() {
     let cfg = wechat_cfg();
     let mut guard = Allow(0);
     let d = decide(&a, &state(&cfg, 0), false, &mut guard);
-    assert!(matches!(
-        d,
-        Decision::Send {
-            override_: false,
-            ..
-        }
-    ));
+    assert!(matches!(d, Decision::Send { override_: false, .. }));
 }
 
 #[test]
@@ -109,6 +93,7 @@ fn weibo_always_posts_publishable_alerts() {
             day: "d".into(),
             used_today: 99,
             used_month: 99,
+            local_time: (8, 5),
         },
         false,
         &mut Allow(0),
@@ -142,4 +127,45 @@ fn exercise_goes_dry_run_without_quota() {
         ),
         "{d:?}"
     );
+}
+
+#[test]
+fn routine_waits_for_the_digest_or_the_reserve() {
+    let a = assessment(ROUTINE);
+    let mut cfg = wechat_cfg();
+    cfg.routine = RoutinePolicy::Digest;
+    cfg.digest_at = Some("18:00".into());
+    let d = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
+    assert_eq!(
+        d,
+        Decision::Digest {
+            day: "2013-04-20".into(),
+            reason: "routine: waits for the 18:00 digest (routine = \"digest\")".into()
+        }
+    );
+    let mut late = state(&cfg, 0);
+    late.local_time = (18, 30);
+    assert!(
+        matches!(decide(&a, &late, false, &mut Allow(0)), Decision::Skip { reason } if reason.contains("after today's 18:00 digest"))
+    );
+
+    let mut cfg = wechat_cfg();
+    cfg.reserve_until = Some("12:00".into());
+    let d = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
+    assert!(
+        matches!(&d, Decision::Skip { reason } if reason.contains("reserved for emergencies until 12:00")),
+        "{d:?}"
+    );
+    let mut noon = state(&cfg, 0);
+    noon.local_time = (12, 0);
+    assert!(matches!(
+        decide(&a, &noon, false, &mut Allow(0)),
+        Decision::Send { .. }
+    ));
+    // An emergency is never reserved out.
+    let e = assessment(LUSHAN);
+    assert!(matches!(
+        decide(&e, &state(&cfg, 0), false, &mut Allow(0)),
+        Decision::Send { .. }
+    ));
 }

@@ -44,11 +44,9 @@ fn digest(
 
 pub fn append(c: &Connection, r: &Record) -> Result<i64> {
     let prev: String = c
-        .query_row(
-            "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |row| {
+            row.get(0)
+        })
         .optional()?
         .unwrap_or_else(|| GENESIS.to_string());
     let at = ms(r.at);
@@ -134,10 +132,7 @@ pub fn verify(c: &Connection) -> Result<Option<(i64, String)>> {
             &r.get::<_, String>(6)?,
         );
         if h != stored {
-            return Ok(Some((
-                id,
-                "the row's content does not match its hash".into(),
-            )));
+            return Ok(Some((id, "the row's content does not match its hash".into())));
         }
         prev = stored;
     }

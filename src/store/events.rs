@@ -28,10 +28,7 @@ pub struct EventState {
 }
 
 /// The state of the event known by any of `ids`.
-pub fn find<'a>(
-    c: &Connection,
-    ids: impl IntoIterator<Item = &'a str>,
-) -> Result<Option<EventState>> {
+pub fn find<'a>(c: &Connection, ids: impl IntoIterator<Item = &'a str>) -> Result<Option<EventState>> {
     for id in ids {
         let key: Option<String> = c
             .query_row("SELECT event_key FROM event_ids WHERE id = ?1", [id], |r| {
@@ -47,16 +44,12 @@ pub fn find<'a>(
 
 pub fn get(c: &Connection, key: &str) -> Result<Option<EventState>> {
     let json: Option<String> = c
-        .query_row(
-            "SELECT state FROM events WHERE event_key = ?1",
-            [key],
-            |r| r.get(0),
-        )
+        .query_row("SELECT state FROM events WHERE event_key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()?;
-    json.map(|j| {
-        serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("event {key}: {e}")))
-    })
-    .transpose()
+    json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("event {key}: {e}"))))
+        .transpose()
 }
 
 pub fn put<'a>(

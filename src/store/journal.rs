@@ -27,17 +27,11 @@ pub struct Entry<'a> {
 }
 
 /// The id of an earlier entry with the same content, or the same sender and msg_id.
-pub fn find_duplicate(
-    c: &Connection,
-    hash: &str,
-    sender_msg: Option<(&str, &str)>,
-) -> Result<Option<i64>> {
+pub fn find_duplicate(c: &Connection, hash: &str, sender_msg: Option<(&str, &str)>) -> Result<Option<i64>> {
     if let Some(id) = c
-        .query_row(
-            "SELECT id FROM journal WHERE content_hash = ?1",
-            [hash],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM journal WHERE content_hash = ?1", [hash], |r| {
+            r.get(0)
+        })
         .optional()?
     {
         return Ok(Some(id));
@@ -127,4 +121,14 @@ pub fn counts(c: &Connection) -> Result<(i64, i64, i64)> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?)
+}
+
+/// The original payload behind an alert (none for digests and manual pushes).
+pub fn payload_for_alert(c: &Connection, alert_id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(c.query_row(
+        "SELECT j.payload FROM alerts a JOIN journal j ON j.id = a.journal_id WHERE a.id = ?1",
+        [alert_id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }

@@ -6,9 +6,11 @@
 //! Times are stored as Unix milliseconds.
 
 pub mod audit;
+pub mod digests;
 pub mod events;
 pub mod journal;
 pub mod ledger;
+pub mod manual;
 pub mod outbox;
 
 use rusqlite::Connection;
@@ -20,10 +22,7 @@ pub enum StoreError {
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("store: cannot create {path}: {source}")]
-    Dir {
-        path: String,
-        source: std::io::Error,
-    },
+    Dir { path: String, source: std::io::Error },
     #[error("store: corrupt row: {0}")]
     Corrupt(String),
 }
@@ -72,7 +71,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     reason        TEXT NOT NULL,
     live          INTEGER NOT NULL,
     created_ms    INTEGER NOT NULL,
-    deadline_ms   INTEGER NOT NULL
+    deadline_ms   INTEGER NOT NULL,
+    origin_ms     INTEGER                 -- when the event happened (quake origin, warning sent)
 );
 
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -92,7 +92,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error      TEXT,
     request         TEXT,
     created_ms      INTEGER NOT NULL,
-    updated_ms      INTEGER NOT NULL
+    updated_ms      INTEGER NOT NULL,
+    op              TEXT NOT NULL DEFAULT 'send',  -- send | freepublish | notice
+    fallback        TEXT,                 -- remaining emergency fallbacks, comma-separated
+    digest_day      TEXT,                 -- status 'digest': the local day whose digest takes it
+    job_status      TEXT                  -- WeChat mass job: SEND_SUCCESS / SEND_FAIL / ...
 );
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status);
 CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries(alert_id);
@@ -102,6 +106,33 @@ CREATE TABLE IF NOT EXISTS ledger (
     day           TEXT NOT NULL,          -- local calendar day in the channel's time zone
     used          INTEGER NOT NULL,
     PRIMARY KEY (channel, day)
+);
+
+CREATE TABLE IF NOT EXISTS digests (
+    channel       TEXT NOT NULL,
+    day           TEXT NOT NULL,
+    at_ms         INTEGER NOT NULL,
+    outcome       TEXT NOT NULL,          -- pushed | weibo | dropped | empty | missed
+    alert_id      INTEGER,
+    items         INTEGER NOT NULL,
+    reason        TEXT NOT NULL,
+    PRIMARY KEY (channel, day)
+);
+
+CREATE TABLE IF NOT EXISTS manual (
+    id            INTEGER PRIMARY KEY,
+    at_ms         INTEGER NOT NULL,
+    text          TEXT NOT NULL,
+    text_hash     TEXT NOT NULL,
+    day           TEXT NOT NULL,          -- local day (Asia/Shanghai) for the duplicate rule
+    emergency     INTEGER NOT NULL,
+    channels      TEXT,                   -- comma-separated; NULL = every channel
+    actor         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    force         INTEGER NOT NULL,
+    status        TEXT NOT NULL,          -- pending | accepted | refused
+    result        TEXT,
+    alert_id      INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS audit (
@@ -133,9 +164,24 @@ pub fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The schema this build writes. A store written by another version is refused, not guessed at.
+pub const SCHEMA_VERSION: i64 = 2;
+
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let empty: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if empty > 0 && v != SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the store has schema version {v}; this alertd uses {SCHEMA_VERSION} (move the old store aside)"
+        )));
+    }
     conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
 

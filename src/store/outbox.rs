@@ -17,13 +17,26 @@ pub struct NewAlert<'a> {
     pub live: bool,
     pub created: jiff::Timestamp,
     pub deadline: jiff::Timestamp,
+    /// When the event happened, for the origin → platform latency.
+    pub origin: Option<jiff::Timestamp>,
 }
 
 pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
     c.execute(
-        "INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![a.event_key, a.journal_id, a.msg_id, a.action, a.class, a.reason, a.live, ms(a.created), ms(a.deadline)],
+        "INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            a.event_key,
+            a.journal_id,
+            a.msg_id,
+            a.action,
+            a.class,
+            a.reason,
+            a.live,
+            ms(a.created),
+            ms(a.deadline),
+            a.origin.map(ms)
+        ],
     )?;
     Ok(c.last_insert_rowid())
 }
@@ -37,6 +50,10 @@ pub enum Status {
     Skipped,
     Expired,
     DryRun,
+    /// Waiting for the routine digest of its `digest_day`.
+    Digest,
+    /// Included in a digest (see `decision` for which).
+    Digested,
 }
 
 impl Status {
@@ -49,6 +66,8 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Expired => "expired",
             Status::DryRun => "dry_run",
+            Status::Digest => "digest",
+            Status::Digested => "digested",
         }
     }
 }
@@ -65,13 +84,19 @@ pub struct NewDelivery<'a> {
     pub ledger_day: Option<&'a str>,
     pub deadline: jiff::Timestamp,
     pub now: jiff::Timestamp,
+    /// `send` (the channel's normal operation), `freepublish`, `notice`.
+    pub op: &'a str,
+    /// Emergency fallbacks still to try if this delivery is refused for quota or permission.
+    pub fallback: Option<&'a str>,
+    pub digest_day: Option<&'a str>,
 }
 
 pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
     c.execute(
         "INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
-                                 ledger_day, deadline_ms, next_attempt_ms, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
+                                 ledger_day, deadline_ms, next_attempt_ms, created_ms, updated_ms,
+                                 op, fallback, digest_day)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, ?12, ?13, ?14)",
         params![
             d.id,
             d.alert_id,
@@ -83,7 +108,10 @@ pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
             d.override_,
             d.ledger_day,
             ms(d.deadline),
-            ms(d.now)
+            ms(d.now),
+            d.op,
+            d.fallback,
+            d.digest_day
         ],
     )?;
     Ok(())
@@ -107,12 +135,19 @@ pub struct Delivery {
     pub platform_ref: Option<String>,
     pub last_error: Option<String>,
     pub request: Option<String>,
+    pub op: String,
+    pub fallback: Option<String>,
+    pub digest_day: Option<String>,
+    pub job_status: Option<String>,
+    /// The alert's event time (from `alerts.origin_ms`).
+    pub origin_ms: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
 
 const COLS: &str = "id, alert_id, channel, status, decision, text, dry_run, override, ledger_day,
-                    deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, created_ms, updated_ms";
+                    deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, created_ms, updated_ms, op, fallback, digest_day, job_status,
+                    (SELECT origin_ms FROM alerts WHERE alerts.id = deliveries.alert_id)";
 
 fn row(r: &Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -133,16 +168,19 @@ fn row(r: &Row) -> rusqlite::Result<Delivery> {
         request: r.get(14)?,
         created_ms: r.get(15)?,
         updated_ms: r.get(16)?,
+        op: r.get(17)?,
+        fallback: r.get(18)?,
+        digest_day: r.get(19)?,
+        job_status: r.get(20)?,
+        origin_ms: r.get(21)?,
     })
 }
 
 pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
-    Ok(c.query_row(
-        &format!("SELECT {COLS} FROM deliveries WHERE id = ?1"),
-        [id],
-        row,
+    Ok(
+        c.query_row(&format!("SELECT {COLS} FROM deliveries WHERE id = ?1"), [id], row)
+            .optional()?,
     )
-    .optional()?)
 }
 
 /// Every intent not yet finished, oldest first (for resume on start).
@@ -238,4 +276,48 @@ pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
         })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Intents waiting for `channel`'s digest of `day`, oldest first.
+pub fn waiting_for_digest(c: &Connection, channel: &str, day: &str) -> Result<Vec<Delivery>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day = ?2
+         ORDER BY created_ms, id"
+    ))?;
+    let rows = st.query_map([channel, day], row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Days before `day` that still have intents waiting for a digest on `channel`.
+pub fn stale_digest_days(c: &Connection, channel: &str, day: &str) -> Result<Vec<String>> {
+    let mut st = c.prepare(
+        "SELECT DISTINCT digest_day FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day < ?2",
+    )?;
+    let rows = st.query_map([channel, day], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Moves digest-waiting intents to a final state with a reason.
+pub fn settle_digest(
+    c: &Connection,
+    ids: &[String],
+    status: Status,
+    reason: &str,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    for id in ids {
+        c.execute(
+            "UPDATE deliveries SET status = ?2, decision = ?3, updated_ms = ?4 WHERE id = ?1 AND status = 'digest'",
+            params![id, status.as_str(), reason, ms(now)],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn set_job_status(c: &Connection, id: &str, job_status: &str, now: jiff::Timestamp) -> Result<()> {
+    c.execute(
+        "UPDATE deliveries SET job_status = ?2, updated_ms = ?3 WHERE id = ?1",
+        params![id, job_status, ms(now)],
+    )?;
+    Ok(())
 }

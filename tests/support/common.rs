@@ -112,10 +112,7 @@ pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
 
 /// First value for `key` in parsed pairs.
 pub fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// The raw request as recorded by `requests()`: `"POST /path?query"`, a newline, the body.
@@ -153,11 +150,7 @@ pub fn proxy_error_page(status: u16) -> Response {
 }
 
 /// JSON response with an explicit content type.
-pub fn json_response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: &serde_json::Value,
-) -> Response {
+pub fn json_response(status: StatusCode, content_type: &'static str, body: &serde_json::Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],

@@ -281,22 +281,13 @@ async fn handle(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, body: B
     let query = common::parse_urlencoded(uri.query().unwrap_or(""));
     let (resp, delay, hang) = {
         let mut st = common::lock(&sh.st);
-        st.requests
-            .push(common::describe_request(&method, &uri, &body));
+        st.requests.push(common::describe_request(&method, &uri, &body));
         match (method.as_str(), uri.path()) {
-            ("GET", "/cgi-bin/token") => {
-                (reply(st.tokens.classic(&query, now)), Duration::ZERO, false)
-            }
-            ("POST", "/cgi-bin/stable_token") => {
-                (reply(st.tokens.stable(&body, now)), Duration::ZERO, false)
-            }
+            ("GET", "/cgi-bin/token") => (reply(st.tokens.classic(&query, now)), Duration::ZERO, false),
+            ("POST", "/cgi-bin/stable_token") => (reply(st.tokens.stable(&body, now)), Duration::ZERO, false),
             ("POST", path @ (SENDALL | MASS_GET | DRAFT_ADD | PUBLISH)) => {
                 let (resp, accepted) = business(&mut st, path, &query, &body, now);
-                (
-                    resp,
-                    st.faults.delay,
-                    accepted && st.faults.hang_after_accept,
-                )
+                (resp, st.faults.delay, accepted && st.faults.hang_after_accept)
             }
             _ => (
                 (StatusCode::NOT_FOUND, "not found").into_response(),
@@ -349,13 +340,7 @@ fn derived_clientmsgid(scope: &str, msgtype: &str, content: &str) -> String {
 /// `POST /cgi-bin/message/mass/sendall` (§4.1, §4.5, §10.8–10.12).
 fn sendall(st: &mut St, body: &[u8], now: Timestamp) -> Result<Value, Value> {
     let today = quota_day(now);
-    if st
-        .mass_calls
-        .iter()
-        .filter(|t| quota_day(**t) == today)
-        .count()
-        >= MASS_PER_DAY
-    {
+    if st.mass_calls.iter().filter(|t| quota_day(**t) == today).count() >= MASS_PER_DAY {
         return Err(fail(45009));
     }
     let in_window = |t: &&Timestamp| (0..60_000).contains(&millis_since(now, **t));
@@ -402,21 +387,14 @@ fn sendall(st: &mut St, body: &[u8], now: Timestamp) -> Result<Value, Value> {
     }
     st.last_attempt.insert(clientmsgid.clone(), now);
     let existing = st.jobs.iter().rev().find(|j| {
-        j.job.clientmsgid == clientmsgid
-            && (0..CLIENTMSGID_DEDUP_MS).contains(&millis_since(now, j.job.at))
+        j.job.clientmsgid == clientmsgid && (0..CLIENTMSGID_DEDUP_MS).contains(&millis_since(now, j.job.at))
     });
     if let Some(j) = existing {
         let mut e = fail(45065);
         e["msg_id"] = json!(j.job.msg_id);
         return Err(e);
     }
-    if st
-        .jobs
-        .iter()
-        .filter(|j| quota_day(j.job.at) == today)
-        .count()
-        >= st.mass_quota_per_day
-    {
+    if st.jobs.iter().filter(|j| quota_day(j.job.at) == today).count() >= st.mass_quota_per_day {
         return Err(fail(45028));
     }
 
@@ -445,10 +423,7 @@ fn sendall(st: &mut St, body: &[u8], now: Timestamp) -> Result<Value, Value> {
 /// `POST /cgi-bin/message/mass/get` (§4.4).
 fn mass_get(st: &St, body: &[u8], now: Timestamp) -> Result<Value, Value> {
     let v = parse_object(body)?;
-    let id = v
-        .get("msg_id")
-        .and_then(as_int)
-        .ok_or_else(|| fail(40059))?;
+    let id = v.get("msg_id").and_then(as_int).ok_or_else(|| fail(40059))?;
     let job = st
         .jobs
         .iter()

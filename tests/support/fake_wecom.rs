@@ -129,8 +129,7 @@ async fn handle(State(sh): State<Arc<Shared>>, method: Method, uri: Uri, body: B
     let now = (sh.now)();
     let (resp, delay) = {
         let mut st = common::lock(&sh.st);
-        st.requests
-            .push(common::describe_request(&method, &uri, &body));
+        st.requests.push(common::describe_request(&method, &uri, &body));
         if method != Method::POST || uri.path() != SEND {
             (
                 (StatusCode::NOT_FOUND, "not found").into_response(),
@@ -167,12 +166,7 @@ fn send(st: &mut St, key: Option<&str>, body: &[u8], now: Timestamp) -> Result<V
     }
     let msg = match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => v,
-        _ => {
-            return Err(fail(
-                40008,
-                "Warning: wrong json format. invalid message type",
-            ))
-        }
+        _ => return Err(fail(40008, "Warning: wrong json format. invalid message type")),
     };
     let msgtype = msg.get("msgtype").and_then(Value::as_str).unwrap_or("");
     let limit = match msgtype {
@@ -191,8 +185,7 @@ fn send(st: &mut St, key: Option<&str>, body: &[u8], now: Timestamp) -> Result<V
             return Err(fail(44004, "Warning: wrong json format. empty content"));
         }
         if content.len() > limit {
-            let text =
-                format!("{msgtype}.content exceed max length {limit}. invalid Request Parameter");
+            let text = format!("{msgtype}.content exceed max length {limit}. invalid Request Parameter");
             return Err(fail(40058, &text));
         }
     }

@@ -86,10 +86,7 @@ impl FakeWeibo {
     /// `safe_domain`: the app's approved safe domain, e.g. `"alerts.example.gov.cn"`.
     pub async fn start(now: NowFn, safe_domain: &str) -> FakeWeibo {
         let st = St {
-            safe_domain: safe_domain
-                .trim()
-                .trim_end_matches('.')
-                .to_ascii_lowercase(),
+            safe_domain: safe_domain.trim().trim_end_matches('.').to_ascii_lowercase(),
             token_expired: false,
             posts: Vec::new(),
             attempts: 0,
@@ -217,39 +214,25 @@ async fn handle(
     let now = (sh.now)();
     let (resp, delay, hang) = {
         let mut st = common::lock(&sh.st);
-        st.requests
-            .push(common::describe_request(&method, &uri, &body));
+        st.requests.push(common::describe_request(&method, &uri, &body));
         if method != Method::POST || uri.path() != SHARE {
             let e = err(404, 10020, "Request Api not found!");
             (error_response(&e, uri.path()), Duration::ZERO, false)
         } else {
             st.attempts += 1;
             let (resp, accepted) = share_call(&mut st, &uri, &headers, &body, now);
-            (
-                resp,
-                st.faults.delay,
-                accepted && st.faults.hang_after_accept,
-            )
+            (resp, st.faults.delay, accepted && st.faults.hang_after_accept)
         }
     };
     common::deliver(resp, delay, hang).await
 }
 
-fn share_call(
-    st: &mut St,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    now: Timestamp,
-) -> (Response, bool) {
+fn share_call(st: &mut St, uri: &Uri, headers: &HeaderMap, body: &[u8], now: Timestamp) -> (Response, bool) {
     if let Some(status) = st.faults.status_override {
         return (common::proxy_error_page(status), false);
     }
     if let Some((status, code)) = st.scripted.pop_front() {
-        return (
-            error_response(&err(status, code, error_text(code)), SHARE),
-            false,
-        );
+        return (error_response(&err(status, code, error_text(code)), SHARE), false);
     }
     let form = common::parse_urlencoded(&String::from_utf8_lossy(body));
     let query = common::parse_urlencoded(uri.query().unwrap_or(""));
@@ -262,10 +245,7 @@ fn share_call(
         .or_else(|| common::param(&query, "access_token"))
         .or(header_token);
     match share(st, &form, token, now) {
-        Ok(v) => (
-            common::json_response(StatusCode::OK, CONTENT_TYPE, &v),
-            true,
-        ),
+        Ok(v) => (common::json_response(StatusCode::OK, CONTENT_TYPE, &v), true),
         Err(e) => (error_response(&e, SHARE), false),
     }
 }

@@ -46,6 +46,11 @@ impl Env {
 
     /// A config pointing at this env; `extra` is appended (TOML tables).
     pub fn config_text(&self, client_id: &str, extra: &str) -> String {
+        self.config_text_with(client_id, "", extra)
+    }
+
+    /// As [`Env::config_text`], with `wechat` lines added to the `[channels.wechat]` table.
+    pub fn config_text_with(&self, client_id: &str, wechat: &str, extra: &str) -> String {
         format!(
             r#"
 [mqtt]
@@ -71,6 +76,7 @@ appid = "{appid}"
 secret = "{secret}"
 daily_limit = 1
 request_timeout_secs = 3
+{wechat_extra}
 
 [channels.weibo]
 kind = "weibo"
@@ -86,6 +92,9 @@ retry_max_secs = 2
 
 [compose]
 link_allowlist = ["{domain}"]
+
+[metrics]
+listen = ""
 {extra}
 "#,
             broker = self.broker,
@@ -97,6 +106,7 @@ link_allowlist = ["{domain}"]
             token = fake_weibo::TOKEN,
             link = LINK,
             domain = SAFE_DOMAIN,
+            wechat_extra = wechat,
         )
     }
 
@@ -105,11 +115,14 @@ link_allowlist = ["{domain}"]
         Config::parse(&text, std::path::Path::new("test.toml")).expect("test config")
     }
 
+    pub fn config_with(&self, wechat: &str, extra: &str) -> Config {
+        let text = self.config_text_with("alertd-test", wechat, extra);
+        Config::parse(&text, std::path::Path::new("test.toml")).expect("test config")
+    }
+
     pub async fn start(&self, cfg: Config) -> Running {
         let clock: SharedClock = Arc::new(self.clock.clone());
-        let running = alertd::daemon::start(cfg, clock)
-            .await
-            .expect("daemon starts");
+        let running = alertd::daemon::start(cfg, clock).await.expect("daemon starts");
         tokio::time::timeout(Duration::from_secs(10), running.connected())
             .await
             .expect("daemon connects");
@@ -179,15 +192,7 @@ pub async fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 }
 
 /// A native quake message. `origin` is RFC 3339; `sent` is one minute later.
-pub fn quake(
-    event_id: &str,
-    rev: u32,
-    mag: f64,
-    lat: f64,
-    lon: f64,
-    place: &str,
-    origin: &str,
-) -> Vec<u8> {
+pub fn quake(event_id: &str, rev: u32, mag: f64, lat: f64, lon: f64, place: &str, origin: &str) -> Vec<u8> {
     let o: jiff::Timestamp = origin.parse().expect("origin");
     let sent = o + jiff::SignedDuration::from_secs(60 + rev as i64);
     serde_json::to_vec(&serde_json::json!({
@@ -253,10 +258,7 @@ pub fn logs() -> String {
 /// Fails if any known secret — the AppSecret, the Weibo token, or any WeChat access token the
 /// fake issued (read from the requests it received) — appears in `text`.
 pub fn assert_no_secrets(text: &str, wechat: &FakeWechat) {
-    let mut secrets = vec![
-        fake_wechat::SECRET.to_string(),
-        fake_weibo::TOKEN.to_string(),
-    ];
+    let mut secrets = vec![fake_wechat::SECRET.to_string(), fake_weibo::TOKEN.to_string()];
     for r in wechat.requests() {
         if let Some(i) = r.find("access_token=") {
             let tok: String = r[i + 13..]
@@ -274,5 +276,17 @@ pub fn assert_no_secrets(text: &str, wechat: &FakeWechat) {
             "a secret appeared in the output: {}…",
             &s[..6]
         );
+    }
+}
+
+/// Kills a child process when a test ends early (a panic), so no daemon outlives its test.
+pub struct KillOnDrop(pub u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(self.0.to_string())
+            .status();
     }
 }

@@ -12,6 +12,7 @@ pub mod common;
 pub mod fake_wechat;
 pub mod fake_wecom;
 pub mod fake_weibo;
+pub mod faults_util;
 pub mod harness;
 pub mod mosquitto;
 mod wechat_tokens;

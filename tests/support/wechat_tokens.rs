@@ -95,8 +95,7 @@ impl TokenStore {
         self.classic_issued.push(now);
         if let Some(old) = self.current_classic.take() {
             if let Some(rec) = self.tokens.get_mut(&old) {
-                rec.dead_at_ms
-                    .get_or_insert(now.as_millisecond() + HANDOVER_MS);
+                rec.dead_at_ms.get_or_insert(now.as_millisecond() + HANDOVER_MS);
             }
         }
         let token = self.issue(now);
@@ -113,10 +112,7 @@ impl TokenStore {
         let now_ms = now.as_millisecond();
         let today = quota_day(now);
         self.stable_forced.retain(|t| quota_day(*t) == today);
-        let force = v
-            .get("force_refresh")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        let force = v.get("force_refresh").and_then(Value::as_bool).unwrap_or(false)
             && self.stable_forced.len() < STABLE_FORCE_PER_DAY
             && self
                 .stable_forced

@@ -7,11 +7,13 @@
 //! request, redact its secrets, and return it instead of sending.
 
 pub mod webhook;
+pub mod website;
 pub mod wechat;
 pub mod wecom;
 pub mod weibo;
 
-use crate::config::{ChannelConfig, ChannelKind};
+use crate::clock::SharedClock;
+use crate::config::{ChannelConfig, ChannelKind, Config};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub struct Request {
     /// The delivery id; WeChat's `clientmsgid`.
     pub delivery_id: String,
     pub alert_id: i64,
+    /// `send` (the channel's normal operation), `freepublish` (WeChat), `notice` (staff).
+    pub op: String,
     pub text: String,
     pub dry_run: bool,
 }
@@ -88,24 +92,34 @@ pub trait Channel: Send + Sync {
     fn serial(&self) -> bool {
         false
     }
+
+    /// Whether a delivered request is only an accepted job that finishes later (WeChat mass
+    /// send), to be followed with [`Channel::confirm`].
+    fn confirms_jobs(&self) -> bool {
+        false
+    }
+
+    /// The job's state now, e.g. `SEND_SUCCESS`.
+    fn confirm<'a>(&'a self, _platform_ref: &'a str) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async { Err(SendError::permanent(None, "this channel has no jobs to confirm")) })
+    }
 }
 
-/// Builds the client for one configured channel.
+/// Builds the client for one configured channel. `config` and `clock` are for the website
+/// channel, which reads the store and dates its index.
 pub fn build(
     name: &str,
     cfg: &ChannelConfig,
     http: reqwest::Client,
+    config: &Config,
+    clock: SharedClock,
 ) -> Result<Arc<dyn Channel>, String> {
     Ok(match cfg.kind {
         ChannelKind::Wechat => Arc::new(wechat::Wechat::new(name, cfg, http)?),
         ChannelKind::Weibo => Arc::new(weibo::Weibo::new(name, cfg, http)?),
         ChannelKind::Wecom => Arc::new(wecom::Wecom::new(name, cfg, http)?),
         ChannelKind::Webhook => Arc::new(webhook::Webhook::new(name, cfg, http)?),
-        ChannelKind::Website => {
-            return Err(format!(
-                "channels.{name}: the website channel is not available in this build"
-            ))
-        }
+        ChannelKind::Website => Arc::new(website::Website::new(name, cfg, config, clock)?),
     })
 }
 

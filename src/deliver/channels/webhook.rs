@@ -19,10 +19,7 @@ impl Webhook {
     pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            url: cfg
-                .url
-                .clone()
-                .ok_or_else(|| format!("{at}.url: required"))?,
+            url: cfg.url.clone().ok_or_else(|| format!("{at}.url: required"))?,
             secret: resolve_secret(&at, "secret", &cfg.secret, &cfg.secret_file)?,
             http,
         })
@@ -30,10 +27,8 @@ impl Webhook {
 
     async fn post(&self, req: &Request) -> Result<Receipt, SendError> {
         let body =
-            json!({"delivery_id": req.delivery_id, "alert_id": req.alert_id, "text": req.text})
-                .to_string();
-        let signature =
-            (!self.secret.is_empty()).then(|| sign(self.secret.expose(), body.as_bytes()));
+            json!({"delivery_id": req.delivery_id, "alert_id": req.alert_id, "text": req.text}).to_string();
+        let signature = (!self.secret.is_empty()).then(|| sign(self.secret.expose(), body.as_bytes()));
         if req.dry_run {
             let sig = if signature.is_some() {
                 "\nX-Alertd-Signature: sha256=…"

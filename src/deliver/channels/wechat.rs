@@ -22,6 +22,7 @@ pub struct Wechat {
     secret: Secret,
     http: reqwest::Client,
     token: Mutex<Option<(Secret, Instant)>>,
+    thumb_media_id: Option<String>,
 }
 
 impl Wechat {
@@ -34,13 +35,11 @@ impl Wechat {
                 .unwrap_or_else(|| "https://api.weixin.qq.com".into())
                 .trim_end_matches('/')
                 .to_string(),
-            appid: cfg
-                .appid
-                .clone()
-                .ok_or_else(|| format!("{at}.appid: required"))?,
+            appid: cfg.appid.clone().ok_or_else(|| format!("{at}.appid: required"))?,
             secret: resolve_secret(&at, "secret", &cfg.secret, &cfg.secret_file)?,
             http,
             token: Mutex::new(None),
+            thumb_media_id: cfg.thumb_media_id.clone(),
         })
     }
 
@@ -84,9 +83,7 @@ impl Wechat {
                 Ok(tok)
             }
             (None, Some(code)) => Err(classify(code, &self.scrub(&errmsg(&v), None))),
-            (None, None) => Err(SendError::retry(
-                "token: answer without access_token or errcode",
-            )),
+            (None, None) => Err(SendError::retry("token: answer without access_token or errcode")),
         }
     }
 
@@ -106,91 +103,159 @@ impl Wechat {
         })
     }
 
-    async fn sendall(&self, req: &Request) -> Result<Receipt, SendError> {
-        if req.dry_run {
-            let url = format!(
-                "{}/cgi-bin/message/mass/sendall?access_token=***",
-                self.api_base
-            );
-            return Ok(Receipt {
-                dry_run_request: Some(format!("POST {url}\n{}", self.body(req))),
-                ..Default::default()
-            });
-        }
+    /// One API call with the current token; a token the platform rejects (40001/40014/42001)
+    /// is refreshed once and the call repeated. Returns the errcode (0 when absent) and body.
+    async fn api(&self, path: &str, body: &Value) -> Result<(i64, Value), SendError> {
         for attempt in 0..2 {
             let token = self.token().await?;
-            let url = format!(
-                "{}/cgi-bin/message/mass/sendall?access_token={}",
-                self.api_base,
-                token.expose()
-            );
+            let url = format!("{}{path}?access_token={}", self.api_base, token.expose());
             let resp = self
                 .http
                 .post(&url)
-                .json(&self.body(req))
+                .json(body)
                 .send()
                 .await
                 .map_err(transport_error)?;
             let status = resp.status();
             if !status.is_success() {
-                return Err(SendError::retry(format!(
-                    "HTTP {status} from the WeChat API"
-                )));
+                return Err(SendError::retry(format!("HTTP {status} from the WeChat API")));
             }
             let v: Value = resp
                 .json()
                 .await
                 .map_err(|_| SendError::retry("answer is not JSON (a proxy page?)"))?;
             let code = errcode(&v).unwrap_or(0);
-            let msg_id = v
-                .get("msg_id")
-                .map(|m| m.to_string().trim_matches('"').to_string());
             match code {
-                0 => {
-                    return Ok(Receipt {
-                        platform_ref: msg_id,
-                        ..Default::default()
-                    })
-                }
-                45065 => {
-                    return Ok(Receipt {
-                        platform_ref: msg_id,
-                        note: Some(
-                            "45065: this clientmsgid was already sent; adopted its msg_id".into(),
-                        ),
-                        ..Default::default()
-                    })
-                }
                 40001 | 40014 | 42001 if attempt == 0 => {
                     tracing::info!(errcode = code, "wechat token rejected; refreshing once");
                     self.invalidate(&token).await;
-                    continue;
                 }
+                0 | 45065 => return Ok((code, v)),
                 _ => return Err(classify(code, &self.scrub(&errmsg(&v), Some(&token)))),
             }
         }
         Err(SendError::retry("token rejected twice"))
     }
+
+    fn dry(&self, path: &str, body: &Value) -> Receipt {
+        Receipt {
+            dry_run_request: Some(format!("POST {}{path}?access_token=***\n{body}", self.api_base)),
+            ..Default::default()
+        }
+    }
+
+    async fn sendall(&self, req: &Request) -> Result<Receipt, SendError> {
+        const PATH: &str = "/cgi-bin/message/mass/sendall";
+        let body = self.body(req);
+        if req.dry_run {
+            return Ok(self.dry(PATH, &body));
+        }
+        let (code, v) = self.api(PATH, &body).await?;
+        let msg_id = v
+            .get("msg_id")
+            .map(|m| m.to_string().trim_matches('"').to_string());
+        let note = (code == 45065)
+            .then(|| "45065: this clientmsgid was already sent; adopted its msg_id".to_string());
+        Ok(Receipt {
+            platform_ref: msg_id,
+            note,
+            ..Default::default()
+        })
+    }
+
+    /// Free publish (draft/add, then freepublish/submit): the article is on the account's page
+    /// and reachable by link, but nobody is notified and no mass quota is used (platforms.md
+    /// §5). The emergency fallback when the day's push is gone.
+    async fn free_publish(&self, req: &Request) -> Result<Receipt, SendError> {
+        let title: String = req
+            .text
+            .lines()
+            .next()
+            .unwrap_or("应急信息")
+            .chars()
+            .take(32)
+            .collect();
+        let html: String = req
+            .text
+            .lines()
+            .map(|l| format!("<p>{}</p>", escape_html(l)))
+            .collect();
+        let draft = json!({"articles": [{
+            "title": title,
+            "content": html,
+            "thumb_media_id": self.thumb_media_id.clone().unwrap_or_default(),
+            "need_open_comment": 0,
+        }]});
+        if req.dry_run {
+            return Ok(self.dry("/cgi-bin/draft/add", &draft));
+        }
+        let (_, v) = self.api("/cgi-bin/draft/add", &draft).await?;
+        let media_id = v
+            .get("media_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SendError::retry("draft/add answered without media_id"))?;
+        let (_, v) = self
+            .api("/cgi-bin/freepublish/submit", &json!({"media_id": media_id}))
+            .await?;
+        let publish_id = v
+            .get("publish_id")
+            .map(|m| m.to_string().trim_matches('"').to_string());
+        Ok(Receipt {
+            platform_ref: publish_id,
+            note: Some("free publish: no push, no quota".into()),
+            ..Default::default()
+        })
+    }
+
+    /// The mass job's final state from `mass/get` (SEND_SUCCESS, SEND_FAIL, SENDING, DELETE).
+    async fn job_status(&self, msg_id: &str) -> Result<String, SendError> {
+        let id: Value = msg_id
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(msg_id));
+        let (_, v) = self
+            .api("/cgi-bin/message/mass/get", &json!({"msg_id": id}))
+            .await?;
+        v.get("msg_status")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| SendError::retry("mass/get answered without msg_status"))
+    }
 }
 
 impl Channel for Wechat {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Receipt, SendError>> {
-        Box::pin(self.sendall(req))
+        Box::pin(async move {
+            match req.op.as_str() {
+                "freepublish" => self.free_publish(req).await,
+                _ => self.sendall(req).await,
+            }
+        })
+    }
+
+    fn confirms_jobs(&self) -> bool {
+        true
+    }
+
+    fn confirm<'a>(&'a self, platform_ref: &'a str) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(self.job_status(platform_ref))
     }
 }
 
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn errcode(v: &Value) -> Option<i64> {
-    v.get("errcode").and_then(|c| {
-        c.as_i64()
-            .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
-    })
+    v.get("errcode")
+        .and_then(|c| c.as_i64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
 }
 
 fn errmsg(v: &Value) -> String {
-    v.get("errmsg")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
+    v.get("errmsg").and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 /// What each errcode means for us (platforms.md §3, §4.7). Anything unknown is permanent:
@@ -209,8 +274,7 @@ pub fn classify(code: i64, errmsg: &str) -> SendError {
     };
     match code {
         -1 => e(true, "system busy"),
-        45066 => e(true, "same clientmsgid less than a minute ago; waiting")
-            .wait(Duration::from_secs(61)),
+        45066 => e(true, "same clientmsgid less than a minute ago; waiting").wait(Duration::from_secs(61)),
         45011 => e(true, "API minute quota reached").wait(Duration::from_secs(61)),
         40001 | 40014 | 42001 => e(true, "access token rejected after a refresh"),
         // The platform says the quota is gone: the ledger's count stands (no refund).
@@ -220,26 +284,14 @@ pub fn classify(code: i64, errmsg: &str) -> SendError {
         },
         45009 => SendError {
             refund_quota: false,
-            ..e(
-                false,
-                "the API's daily call quota is used up; no retry today",
-            )
+            ..e(false, "the API's daily call quota is used up; no retry today")
         },
         45067 => e(false, "clientmsgid longer than 64 bytes"),
-        40164 => e(
-            false,
-            "this server's IP is not on the account's API whitelist",
-        ),
+        40164 => e(false, "this server's IP is not on the account's API whitelist"),
         40013 => e(false, "invalid appid"),
         40125 | 40243 | 41004 => e(false, "AppSecret invalid, frozen or missing"),
-        48001 => e(
-            false,
-            "the account lacks this API permission (verification?)",
-        ),
-        48003 => e(
-            false,
-            "the mass-send agreement is not accepted in the console",
-        ),
+        48001 => e(false, "the account lacks this API permission (verification?)"),
+        48003 => e(false, "the mass-send agreement is not accepted in the console"),
         48008 => e(false, "this message type is not allowed for the account"),
         45002 => e(false, "content too long"),
         47001 | 40008 => e(false, "request rejected as malformed"),

@@ -45,11 +45,7 @@ impl Wecom {
                 ..Default::default()
             });
         }
-        let url = format!(
-            "{}/cgi-bin/webhook/send?key={}",
-            self.api_base,
-            self.key.expose()
-        );
+        let url = format!("{}/cgi-bin/webhook/send?key={}", self.api_base, self.key.expose());
         let resp = self
             .http
             .post(&url)
@@ -59,9 +55,7 @@ impl Wecom {
             .map_err(transport_error)?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(SendError::retry(format!(
-                "HTTP {status} from the WeCom robot"
-            )));
+            return Err(SendError::retry(format!("HTTP {status} from the WeCom robot")));
         }
         let v: Value = resp
             .json()

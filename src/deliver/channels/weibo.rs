@@ -27,12 +27,7 @@ impl Weibo {
                 .unwrap_or_else(|| "https://api.weibo.com".into())
                 .trim_end_matches('/')
                 .to_string(),
-            token: resolve_secret(
-                &at,
-                "access_token",
-                &cfg.access_token,
-                &cfg.access_token_file,
-            )?,
+            token: resolve_secret(&at, "access_token", &cfg.access_token, &cfg.access_token_file)?,
             rip: cfg.rip.clone().unwrap_or_else(|| "127.0.0.1".into()),
             http,
         })
@@ -41,11 +36,7 @@ impl Weibo {
     async fn share(&self, req: &Request) -> Result<Receipt, SendError> {
         let url = format!("{}/2/statuses/share.json", self.api_base);
         if req.dry_run {
-            let body = form_encode(&[
-                ("access_token", "***"),
-                ("status", &req.text),
-                ("rip", &self.rip),
-            ]);
+            let body = form_encode(&[("access_token", "***"), ("status", &req.text), ("rip", &self.rip)]);
             return Ok(Receipt {
                 dry_run_request: Some(format!("POST {url}\n{body}")),
                 ..Default::default()
@@ -76,9 +67,7 @@ impl Weibo {
                     platform_ref: Some(id.to_string()),
                     ..Default::default()
                 }),
-                None => Err(SendError::retry(format!(
-                    "HTTP {status} without a status id"
-                ))),
+                None => Err(SendError::retry(format!("HTTP {status} without a status id"))),
             };
         }
         let code = v
@@ -93,9 +82,7 @@ impl Weibo {
         let error = redact(error, &[self.token.expose()]);
         match code {
             Some(c) => classify(c, status.as_u16(), &error),
-            None if status.is_server_error() => {
-                Err(SendError::retry(format!("HTTP {status} from Weibo")))
-            }
+            None if status.is_server_error() => Err(SendError::retry(format!("HTTP {status} from Weibo"))),
             None => Err(SendError::retry(format!(
                 "HTTP {status} from Weibo without an error code"
             ))),

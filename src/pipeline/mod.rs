@@ -7,16 +7,22 @@
 //! message whose outcome is committed is never processed again (dedup by content hash and
 //! msg_id), so the broker's redelivery after a crash is harmless.
 
+pub mod digest;
+pub mod manual;
+pub mod record;
+
 use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
 use crate::compose::{context, Composer};
 use crate::config::{ChannelKind, Config};
 use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind};
-use crate::gate::{self, ChannelState, Decision, FloodGuard};
-use crate::store::{self, audit, events, journal, ledger, outbox, StoreError};
+use crate::gate::{self, FloodGuard};
+use crate::secret::Secret;
+use crate::store::{self, audit, events, journal, outbox, StoreError};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -46,6 +52,8 @@ pub enum Outcome {
 /// open while they run.
 pub struct Stages {
     pub cfg: Arc<Config>,
+    /// Feed signing keys by id.
+    pub keys: HashMap<String, Secret>,
     pub composer: Composer,
     pub guard: FloodGuard,
     pub clock: SharedClock,
@@ -62,6 +70,7 @@ impl Pipeline {
         cfg: Arc<Config>,
         composer: Composer,
         clock: SharedClock,
+        keys: HashMap<String, Secret>,
     ) -> Result<Self, StoreError> {
         let mut guard = FloodGuard::new(cfg.override_.max_per_hour, clock.clone());
         let hour_ago = clock.now() - jiff::SignedDuration::from_hours(1);
@@ -72,6 +81,7 @@ impl Pipeline {
             conn,
             stages: Stages {
                 cfg,
+                keys,
                 composer,
                 guard,
                 clock,
@@ -82,13 +92,38 @@ impl Pipeline {
     /// Processes and commits a batch. On error nothing of the batch is committed; the caller
     /// must not ack and should retry the same batch.
     pub fn process_batch(&mut self, msgs: &[FeedMessage]) -> Result<Vec<Outcome>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(msgs.len());
         for m in msgs {
             out.push(self.stages.process_one(&tx, m)?);
         }
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Periodic work on the pipeline thread: queued manual pushes, then due digests.
+    pub fn tick(&mut self) -> Result<Vec<Job>, StoreError> {
+        let now = self.stages.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut jobs = manual::run_pending(&mut self.stages, &tx, now)?;
+        jobs.extend(digest::run_due(&mut self.stages, &tx, now)?);
+        for (name, ch) in self
+            .stages
+            .cfg
+            .channels
+            .iter()
+            .filter(|(_, c)| c.kind == ChannelKind::Wechat)
+        {
+            let state = record::channel_state(&tx, name, ch, now)?;
+            let left = ch.daily_limit.unwrap_or(1).saturating_sub(state.used_today);
+            metrics::gauge!("alertd_quota_left", "channel" => name.clone()).set(left as f64);
+        }
+        tx.commit()?;
+        Ok(jobs)
     }
 
     pub fn conn(&self) -> &Connection {
@@ -109,10 +144,36 @@ pub fn delivery_id(channel: &str, event_key: &str, msg_id: &str) -> String {
 }
 
 impl Stages {
+    /// Authenticates (the topic's `[[feeds]]` rule) and decodes one message. The error is the
+    /// reason, naming the field or the problem, and a short label for metrics.
+    fn decode(&self, m: &FeedMessage) -> Result<Event, (String, &'static str)> {
+        let limit = self.cfg.mqtt.max_payload_bytes;
+        if m.payload.len() > limit {
+            let e = feed::DecodeError::TooLarge {
+                size: m.payload.len(),
+                limit,
+            };
+            return Err((e.to_string(), e.label()));
+        }
+        let rule = self
+            .cfg
+            .feeds
+            .iter()
+            .find(|r| feed::auth::topic_matches(&r.topic, &m.topic));
+        let (require, allowed) = rule
+            .map(|r| (r.require_signature, r.keys.as_slice()))
+            .unwrap_or((false, &[]));
+        if let Err(why) = feed::auth::check(&m.payload, require, allowed, &self.keys) {
+            return Err((format!("signature: {why}"), "signature"));
+        }
+        let format = rule.and_then(|r| r.format.as_deref());
+        feed::decode_as(&feed::auth::inner(&m.payload), limit, format).map_err(|e| (e.to_string(), e.label()))
+    }
+
     fn process_one(&mut self, tx: &Connection, m: &FeedMessage) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         let hash = journal::content_hash(&m.payload);
-        let decoded = feed::decode(&m.payload, self.cfg.mqtt.max_payload_bytes);
+        let decoded = self.decode(m);
         let key = decoded
             .as_ref()
             .ok()
@@ -125,8 +186,7 @@ impl Stages {
         metrics::counter!("alertd_messages_received_total").increment(1);
         let ev = match decoded {
             Ok(ev) => ev,
-            Err(e) => {
-                let reason = e.to_string();
+            Err((reason, label)) => {
                 let id = journal::insert(
                     tx,
                     &journal::Entry {
@@ -138,14 +198,13 @@ impl Stages {
                         payload: &m.payload,
                         accepted: false,
                         reason: &reason,
-                        reject_label: Some(e.label()),
+                        reject_label: Some(label),
                         event_key: None,
                         class: None,
                     },
                 )?;
                 warn!(journal_id = id, topic = %m.topic, reason = %reason, "feed message rejected");
-                metrics::counter!("alertd_messages_rejected_total", "reason" => e.label())
-                    .increment(1);
+                metrics::counter!("alertd_messages_rejected_total", "reason" => label).increment(1);
                 return Ok(Outcome::Rejected {
                     journal_id: id,
                     reason,
@@ -192,6 +251,7 @@ impl Stages {
                     live: a.live,
                     created: now,
                     deadline: deadline(&self.cfg, &ev, now),
+                    origin: Some(ev.quake.as_ref().map(|q| q.origin_time).unwrap_or(ev.sent)),
                 },
             )?;
             journal::set_alert(tx, journal_id, id)?;
@@ -225,151 +285,43 @@ impl Stages {
             Kind::Weather => "weather",
         };
         let deadline = deadline(&cfg, ev, now);
-        let mut pending = Vec::new();
+        let actor = format!("rule: {}", a.reason);
+        let mut jobs = Vec::new();
         for (name, ch) in &cfg.channels {
-            let tz =
-                jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
-            let day = now.to_zoned(tz).date().to_string();
-            let state = ChannelState {
-                name,
-                cfg: ch,
-                used_today: ledger::used(tx, name, &day)?,
-                used_month: ledger::used_in_month(tx, name, &day)?,
-                day,
-            };
-            let decision = gate::decide(a, &state, cfg.rules.info_to_weibo, &mut self.guard);
+            let state = record::channel_state(tx, name, ch, now)?;
+            let decision = gate::decide(&a.into(), &state, cfg.rules.info_to_weibo, &mut self.guard);
+            // With a website channel, WeChat and Weibo link to the alert's own page (its host
+            // must be the Weibo app's safe domain); otherwise Weibo carries its fixed `link`.
+            let page = crate::deliver::channels::website::page_url(&cfg, alert_id, ch.dry_run);
             let link = match ch.kind {
-                ChannelKind::Weibo => ch.link.as_deref(),
+                ChannelKind::Weibo => page.as_deref().or(ch.link.as_deref()),
+                ChannelKind::Wechat => page.as_deref(),
                 _ => None,
             };
             let ctx = context::build(&cfg, ev, a, link);
-            let composed =
-                self.composer
-                    .compose(kind, ch.kind, &ctx, cfg.compose.weibo_max_chars, link);
-            let id = delivery_id(name, &a.event_key, &ev.msg_id);
-            let (status, reason, text, dry_run, override_, ledger_day) = match (&decision, composed)
-            {
-                (
-                    Decision::Send {
-                        override_,
-                        ledger_day,
-                        dry_run,
-                        reason,
-                    },
-                    Ok(text),
-                ) => (
-                    outbox::Status::Pending,
-                    reason.clone(),
-                    text,
-                    *dry_run,
-                    *override_,
-                    ledger_day.clone(),
-                ),
-                (Decision::Send { dry_run, .. }, Err(e)) => {
-                    tracing::error!(event = %a.event_key, channel = %name, error = %e, "cannot compose");
-                    (
-                        outbox::Status::Failed,
-                        format!("compose failed: {e}"),
-                        String::new(),
-                        *dry_run,
-                        false,
-                        None,
-                    )
-                }
-                (Decision::Hold { reason }, text) => (
-                    outbox::Status::Held,
-                    reason.clone(),
-                    text.unwrap_or_default(),
-                    ch.dry_run,
-                    false,
-                    None,
-                ),
-                (Decision::Skip { reason }, text) => (
-                    outbox::Status::Skipped,
-                    reason.clone(),
-                    text.unwrap_or_default(),
-                    ch.dry_run,
-                    false,
-                    None,
-                ),
+            let text = self
+                .composer
+                .compose(kind, ch.kind, &ctx, cfg.compose.weibo_max_chars, link);
+            // An emergency WeChat refuses for quota or permission falls back along this list.
+            let fallback = (ch.kind == ChannelKind::Wechat && a.class == crate::config::Class::Emergency)
+                .then(|| ch.emergency_fallback.join(","))
+                .filter(|f| !f.is_empty());
+            let intent = record::Intent {
+                id: delivery_id(name, &a.event_key, &ev.msg_id),
+                alert_id,
+                channel: name,
+                channel_dry_run: ch.dry_run,
+                deadline,
+                now,
+                op: "send",
+                fallback: fallback.as_deref(),
+                actor: &actor,
+                subject: &a.event_key,
             };
-            outbox::insert_delivery(
-                tx,
-                &outbox::NewDelivery {
-                    id: &id,
-                    alert_id,
-                    channel: name,
-                    status,
-                    decision: &reason,
-                    text: &text,
-                    dry_run,
-                    override_,
-                    ledger_day: ledger_day.as_deref(),
-                    deadline,
-                    now,
-                },
-            )?;
-            if let Some(day) = &ledger_day {
-                ledger::add(tx, name, day, 1)?;
-            }
-            let audit_kind = match (&decision, status) {
-                (_, outbox::Status::Failed) => Some("compose_failed"),
-                (
-                    Decision::Send {
-                        override_: true, ..
-                    },
-                    _,
-                ) => Some("override"),
-                (
-                    Decision::Send {
-                        ledger_day: Some(_),
-                        ..
-                    },
-                    _,
-                ) => Some("quota_used"),
-                (Decision::Hold { .. }, _) => Some("held"),
-                (Decision::Skip { reason }, _) if reason.contains("quota used") => {
-                    Some("quota_refused")
-                }
-                _ => None,
-            };
-            if let Some(kind) = audit_kind {
-                audit::append(
-                    tx,
-                    &audit::Record {
-                        at: now,
-                        kind,
-                        channel: Some(name),
-                        alert_id: Some(alert_id),
-                        actor: &format!("rule: {}", a.reason),
-                        reason: &reason,
-                    },
-                )?;
-            }
-            if kind_is_override(&decision) {
-                metrics::counter!("alertd_overrides_total", "channel" => name.clone()).increment(1);
-                warn!(event = %a.event_key, channel = %name, reason = %reason, "emergency override");
-            }
-            info!(event = %a.event_key, channel = %name, status = status.as_str(), reason = %reason, "gate");
-            if status == outbox::Status::Pending {
-                pending.push(Job {
-                    id,
-                    channel: name.clone(),
-                });
-            }
+            jobs.extend(record::record(tx, &intent, &decision, text)?);
         }
-        Ok(pending)
+        Ok(jobs)
     }
-}
-
-fn kind_is_override(d: &Decision) -> bool {
-    matches!(
-        d,
-        Decision::Send {
-            override_: true,
-            ..
-        }
-    )
 }
 
 /// How long an alert is worth delivering: quakes for `quake_deadline_mins` after origin,

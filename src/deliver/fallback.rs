@@ -1,0 +1,95 @@
+//! Emergency fallbacks: WeChat has no emergency exemption (platforms.md §6). When it refuses an
+//! emergency for quota or permission, the delivery falls back along the WeChat channel's
+//! `emergency_fallback` list, in order, one step after the other: `freepublish` (the same
+//! account's free publish — no push, no quota) and other channels by name (the WeCom robot,
+//! a webhook), which get a notice telling the officers what happened. Every step is recorded
+//! and audited; nothing is retried into the wall (the refusal itself is final).
+//!
+//! Step ids are `<root delivery id>~<step>`, so every step can find the original text and the
+//! refusal that started the chain.
+
+use super::Job;
+use crate::store::{audit, from_ms, outbox, StoreError};
+use rusqlite::Connection;
+
+/// WeChat refusals that mean "this account cannot push now": no quota (45028), API daily limit
+/// (45009), missing permission or agreement (48001, 48003, 48008), IP not whitelisted (40164).
+pub fn triggers(code: i64) -> bool {
+    matches!(code, 45028 | 45009 | 48001 | 48003 | 48008 | 40164)
+}
+
+/// The next step after `row` finished, created in the caller's transaction.
+pub fn next_step(
+    tx: &Connection,
+    row: &outbox::Delivery,
+    refused_for_quota: bool,
+    note: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Option<Job>, StoreError> {
+    let Some(list) = row.fallback.as_deref().filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let is_step = row.op != "send";
+    if !is_step && !refused_for_quota {
+        return Ok(None);
+    }
+    let (first, rest) = match list.split_once(',') {
+        Some((f, r)) => (f.trim(), Some(r.trim()).filter(|r| !r.is_empty())),
+        None => (list.trim(), None),
+    };
+    let root_id = row.id.split('~').next().unwrap_or(&row.id);
+    let root = outbox::get(tx, root_id)?.unwrap_or_else(|| row.clone());
+    let refusal = if is_step {
+        root.last_error.clone()
+    } else {
+        note.map(str::to_string)
+    }
+    .unwrap_or_else(|| "refused".into());
+    let (channel, op, text) = if first == "freepublish" {
+        (root.channel.clone(), "freepublish", root.text.clone())
+    } else {
+        (first.to_string(), "notice", notice(&refusal, list, &root.text))
+    };
+    let id = format!("{root_id}~{first}");
+    let decision = format!("emergency fallback ({first}) after WeChat refused: {refusal}");
+    outbox::insert_delivery(
+        tx,
+        &outbox::NewDelivery {
+            id: &id,
+            alert_id: row.alert_id,
+            channel: &channel,
+            status: outbox::Status::Pending,
+            decision: &decision,
+            text: &text,
+            dry_run: root.dry_run,
+            override_: false,
+            ledger_day: None,
+            deadline: from_ms(row.deadline_ms),
+            now,
+            op,
+            fallback: rest,
+            digest_day: None,
+        },
+    )?;
+    audit::append(
+        tx,
+        &audit::Record {
+            at: now,
+            kind: "fallback",
+            channel: Some(&channel),
+            alert_id: Some(row.alert_id),
+            actor: "deliver",
+            reason: &decision,
+        },
+    )?;
+    tracing::warn!(alert = row.alert_id, step = first, channel = %channel, refusal = %refusal, "emergency fallback");
+    Ok(Some(Job { id, channel }))
+}
+
+/// What the officers are told on a staff channel.
+fn notice(refusal: &str, steps: &str, text: &str) -> String {
+    format!(
+        "【alertd 应急提醒】紧急预警未能通过微信群发推送：{refusal}。已按预案启用备用渠道（{steps}）。\
+         请值班人员关注并视情人工处置。\n——原文——\n{text}"
+    )
+}

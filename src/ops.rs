@@ -1,0 +1,153 @@
+//! Operations: the Prometheus endpoint with `/healthz` and `/readyz`, and the systemd watchdog.
+//!
+//! Liveness is the pipeline's own heartbeat: the pipeline thread beats on every loop (at least
+//! twice a second, even when idle), and both the watchdog ping and `/healthz` come from that
+//! beat — so a hung pipeline misses them and systemd restarts alertd, while a process whose
+//! HTTP server still answers but whose pipeline is stuck is reported unhealthy. Readiness is
+//! "the store is open and the broker accepted us".
+
+use axum::{extract::State, http::StatusCode, routing::get, Router};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Older than this, the pipeline counts as stalled.
+const STALL: Duration = Duration::from_secs(10);
+
+/// Latency buckets (seconds): milliseconds matter here.
+const BUCKETS: &[f64] = &[
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
+/// The process-wide metrics recorder (installed once; later daemons in the same process, as in
+/// tests, share it).
+pub fn recorder() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let b =
+                PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS);
+            match b.and_then(|b| b.install_recorder()) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// The pipeline's heartbeat, shared with the HTTP endpoints and the watchdog.
+pub struct Heartbeat {
+    start: Instant,
+    last_ms: AtomicU64,
+    watchdog: Option<Duration>,
+    last_ping_ms: AtomicU64,
+}
+
+impl Heartbeat {
+    pub fn new() -> Arc<Self> {
+        let mut usec = 0;
+        let watchdog = sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec));
+        Arc::new(Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            watchdog,
+            last_ping_ms: AtomicU64::new(0),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Called by the pipeline thread on every loop.
+    pub fn beat(&self) {
+        let now = self.now_ms();
+        self.last_ms.store(now, Ordering::Relaxed);
+        if let Some(every) = self.watchdog {
+            let last = self.last_ping_ms.load(Ordering::Relaxed);
+            if now.saturating_sub(last) >= (every.as_millis() as u64) / 2 {
+                self.last_ping_ms.store(now, Ordering::Relaxed);
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            }
+        }
+    }
+
+    pub fn stalled_for(&self) -> Option<Duration> {
+        let age = Duration::from_millis(self.now_ms().saturating_sub(self.last_ms.load(Ordering::Relaxed)));
+        (age > STALL).then_some(age)
+    }
+}
+
+#[derive(Clone)]
+struct Ops {
+    handle: Option<PrometheusHandle>,
+    heartbeat: Arc<Heartbeat>,
+    connected: watch::Receiver<bool>,
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listen` until the process ends. A failure to
+/// bind is logged, not fatal: alerts matter more than their metrics.
+pub async fn serve(
+    listen: String,
+    heartbeat: Arc<Heartbeat>,
+    connected: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let ops = Ops {
+        handle: recorder(),
+        heartbeat,
+        connected,
+    };
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(ops);
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => return tracing::error!(listen = %listen, error = %e, "metrics endpoint not started"),
+    };
+    tracing::info!(listen = %listen, "metrics on /metrics, health on /healthz and /readyz");
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(error = %e, "metrics endpoint stopped");
+    }
+}
+
+async fn metrics(State(ops): State<Ops>) -> (StatusCode, String) {
+    match &ops.handle {
+        Some(h) => (StatusCode::OK, h.render()),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed\n".into(),
+        ),
+    }
+}
+
+async fn healthz(State(ops): State<Ops>) -> (StatusCode, String) {
+    match ops.heartbeat.stalled_for() {
+        None => (StatusCode::OK, "ok\n".into()),
+        Some(age) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("pipeline stalled for {} s\n", age.as_secs()),
+        ),
+    }
+}
+
+async fn readyz(State(ops): State<Ops>) -> (StatusCode, String) {
+    if *ops.connected.borrow() && ops.heartbeat.stalled_for().is_none() {
+        (StatusCode::OK, "ready\n".into())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not connected to the broker\n".into(),
+        )
+    }
+}

@@ -1,0 +1,474 @@
+//! Helpers for the fault suite (`tests/faults.rs`): the real daemon as a child process, a
+//! persistent-session publisher, a small tmpfs that can be filled, and the tally that checks
+//! "every accepted message has exactly one outcome, nothing is pushed twice, the ledger matches
+//! the pushes" against the store and the fakes.
+
+use super::fake_wechat::FakeWechat;
+use super::fake_weibo::FakeWeibo;
+use super::harness::quake;
+use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The delivery states that end a delivery (`pending` is the only one that does not).
+pub const FINAL: [&str; 6] = ["delivered", "skipped", "held", "failed", "expired", "dry_run"];
+
+/// The place name of fault-suite message `i` of test `tag`; the templates always keep the place,
+/// so it identifies the message in every pushed text.
+pub fn place(tag: &str, i: usize) -> String {
+    format!("四川省故障{tag}{i}号")
+}
+
+/// The `故障…号` key in a pushed text.
+pub fn key_in(text: &str) -> Option<&str> {
+    let start = text.find("故障")? + "故障".len();
+    let rest = &text[start..];
+    Some(&rest[..rest.find('号')?])
+}
+
+/// One message: a routine quake (M4.5, ~100 km away: Weibo at once, WeChat only if the day's
+/// push is free), or an emergency (M6.2, ~110 km: every channel, overriding a used quota).
+/// Returns (msg_id, payload).
+pub fn message(tag: &str, i: usize, emergency: bool, origin: &str) -> (String, Vec<u8>) {
+    let event = format!("f{tag}{i}");
+    let payload = if emergency {
+        quake(&event, 1, 6.2, 30.3, 103.0, &place(tag, i), origin)
+    } else {
+        quake(&event, 1, 4.5, 31.5, 104.5, &place(tag, i), origin)
+    };
+    (format!("{event}-r1"), payload)
+}
+
+/// The next `n` messages of test `tag` (every `every`-th one an emergency); their msg_ids are
+/// appended to `ids`.
+pub fn batch(
+    ids: &mut Vec<String>,
+    tag: &str,
+    n: usize,
+    every: usize,
+    offset: usize,
+    origin: &str,
+) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            let i = ids.len();
+            let (id, p) = message(tag, i, i % every == offset, origin);
+            ids.push(id);
+            p
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- the daemon as a process
+
+/// Starts the release-or-debug binary cargo built for this test run, logging to `log`.
+pub fn spawn_alertd(config: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_alertd"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info,rumqttd=off,hyper=info,h2=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("alertd starts")
+}
+
+/// SIGKILL and reap.
+pub fn sigkill(child: &mut Child) {
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+}
+
+/// SIGTERM; returns whether it exited 0 within 15 s (else it is killed).
+pub fn sigterm(child: &mut Child) -> bool {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    for _ in 0..300 {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.success();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+/// How often `needle` occurs in the log file.
+pub fn log_count(log: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(needle)
+        .count()
+}
+
+// ---------------------------------------------------------------- a feed provider
+
+/// A provider with a persistent session that keeps publishing while the broker is away; counts
+/// the broker's PUBACKs.
+pub struct Publisher {
+    client: AsyncClient,
+    pub acked: Arc<AtomicUsize>,
+    sent: AtomicUsize,
+}
+
+impl Publisher {
+    pub fn start(url: &str) -> Publisher {
+        let (host, port, _) = alertd::feed::mqtt::parse_url(url).expect("url");
+        let mut o = MqttOptions::new(format!("provider-{}", rand::random::<u32>()), host, port);
+        o.set_clean_session(false);
+        o.set_keep_alive(Duration::from_secs(5));
+        o.set_inflight(200);
+        let (client, mut ev) = AsyncClient::new(o, 2000);
+        let acked = Arc::new(AtomicUsize::new(0));
+        let a = acked.clone();
+        tokio::spawn(async move {
+            loop {
+                match ev.poll().await {
+                    Ok(Event::Incoming(Incoming::PubAck(_))) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        Publisher {
+            client,
+            acked,
+            sent: AtomicUsize::new(0),
+        }
+    }
+
+    pub async fn send(&self, payload: Vec<u8>) {
+        self.client
+            .publish("feeds/seismic/cenc", QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("queued");
+        self.sent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Waits until the broker acknowledged everything sent so far.
+    pub async fn all_acked(&self, secs: u64) {
+        let want = self.sent.load(Ordering::SeqCst);
+        super::harness::wait_for("the broker acked every publish", secs, || {
+            self.acked.load(Ordering::SeqCst) >= want
+        })
+        .await;
+    }
+}
+
+// ---------------------------------------------------------------- a disk that fills up
+
+/// A tmpfs mounted for the test, unmounted (lazily, so a straggling process cannot block it)
+/// when dropped.
+pub struct Tmpfs {
+    pub path: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(path: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(path).expect("mount point");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Tmpfs {
+                path: path.to_path_buf(),
+            },
+            Ok(o) => panic!(
+                "the disk-full fault needs to mount a {size} tmpfs at {} (run the tests as root, as CI does): {}",
+                path.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => panic!("the disk-full fault needs `mount` (util-linux) and root: {e}"),
+        }
+    }
+
+    /// Fills the file system with `filler` until a write fails (ENOSPC). Returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let p = self.path.join("filler");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .expect("filler");
+        for chunk in [65536usize, 4096, 512, 1] {
+            let buf = vec![0u8; chunk];
+            while f.write_all(&buf).and_then(|_| f.flush()).is_ok() {}
+        }
+        let _ = f.sync_all();
+        p
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+// ---------------------------------------------------------------- the tally
+
+/// What the store and the fakes say about a set of published messages.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub published: usize,
+    /// Published msg_ids found in the journal (each exactly once: see `doubled`).
+    pub journaled: usize,
+    pub rejected: usize,
+    /// Published msg_ids with no journal entry.
+    pub lost: usize,
+    /// Journal entries beyond one per msg_id + pushes beyond one per message and channel.
+    pub doubled: usize,
+    /// Alerts without exactly one delivery row per configured channel.
+    pub bad_outcomes: usize,
+    /// Delivery rows not in a final state.
+    pub pending: usize,
+    /// Deliveries that ended failed or expired.
+    pub undelivered: usize,
+    pub wechat_jobs: usize,
+    pub weibo_posts: usize,
+    pub wechat_delivered: usize,
+    pub weibo_delivered: usize,
+    /// Pushes at a fake with no `delivered` row, and `delivered` rows with no push.
+    pub unmatched: usize,
+    /// WeChat ledger total, and the days where it differs from the delivered pushes of that day.
+    pub ledger: i64,
+    pub ledger_mismatch_days: usize,
+    /// The message keys pushed more than once (for the diagnosis).
+    pub doubled_keys: Vec<String>,
+}
+
+impl Tally {
+    pub fn line(&self, name: &str) -> String {
+        format!(
+            "faults/{name}: published={} journaled={} lost={} doubled={} rejected={} bad_outcomes={} pending={} undelivered={} wechat_jobs={} weibo_posts={} wechat_delivered={} weibo_delivered={} unmatched={} ledger={} ledger_mismatch_days={}",
+            self.published, self.journaled, self.lost, self.doubled, self.rejected, self.bad_outcomes,
+            self.pending, self.undelivered, self.wechat_jobs, self.weibo_posts, self.wechat_delivered,
+            self.weibo_delivered, self.unmatched, self.ledger, self.ledger_mismatch_days
+        )
+    }
+
+    /// The invariants every fault test holds: nothing lost, nothing twice, one final outcome
+    /// per alert and channel, every push recorded, the ledger equal to the pushes.
+    pub fn assert_clean(&self, name: &str) {
+        let line = format!("{} doubled_keys={:?}", self.line(name), self.doubled_keys);
+        assert_eq!(self.lost, 0, "lost messages: {line}");
+        assert_eq!(self.doubled, 0, "doubled: {line}");
+        assert_eq!(self.journaled, self.published, "{line}");
+        assert_eq!(
+            self.bad_outcomes, 0,
+            "alerts without one outcome per channel: {line}"
+        );
+        assert_eq!(self.pending, 0, "deliveries left pending: {line}");
+        assert_eq!(self.unmatched, 0, "pushes and records disagree: {line}");
+        assert_eq!(
+            self.ledger, self.wechat_jobs as i64,
+            "ledger != WeChat pushes: {line}"
+        );
+        assert_eq!(self.ledger_mismatch_days, 0, "ledger per day: {line}");
+    }
+}
+
+/// Opens a store read-only (works on a full disk too).
+pub fn open_ro(path: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open store");
+    c.busy_timeout(Duration::from_secs(10)).expect("busy");
+    c
+}
+
+pub fn count(c: &rusqlite::Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+/// How many of `msg_ids` are in the journal.
+pub fn journaled(c: &rusqlite::Connection, msg_ids: &[String]) -> usize {
+    let have: HashSet<String> = c
+        .prepare("SELECT msg_id FROM journal WHERE msg_id IS NOT NULL")
+        .expect("q")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    msg_ids.iter().filter(|m| have.contains(*m)).count()
+}
+
+/// True when every message is journaled and no delivery is pending.
+pub fn settled(c: &rusqlite::Connection, msg_ids: &[String]) -> bool {
+    journaled(c, msg_ids) == msg_ids.len()
+        && count(c, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+}
+
+pub fn tally(c: &rusqlite::Connection, msg_ids: &[String], wechat: &FakeWechat, weibo: &FakeWeibo) -> Tally {
+    let mut t = Tally {
+        published: msg_ids.len(),
+        ..Default::default()
+    };
+    // Journal: one entry per published msg_id.
+    let mut per_msg: HashMap<String, (i64, String)> = HashMap::new();
+    let mut st = c
+        .prepare("SELECT msg_id, COUNT(*), MIN(status) FROM journal WHERE msg_id IS NOT NULL GROUP BY msg_id")
+        .expect("q");
+    for r in st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+    {
+        let (m, n, s) = r.expect("row");
+        per_msg.insert(m, (n, s));
+    }
+    for m in msg_ids {
+        match per_msg.get(m) {
+            Some((n, status)) => {
+                t.journaled += 1;
+                t.doubled += (*n - 1).max(0) as usize;
+                if status == "rejected" {
+                    t.rejected += 1;
+                }
+            }
+            None => t.lost += 1,
+        }
+    }
+
+    // Alerts: exactly one delivery row per channel, in a final state.
+    let channels: Vec<String> = c
+        .prepare("SELECT DISTINCT channel FROM deliveries")
+        .expect("q")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    let mut rows: HashMap<(i64, String), i64> = HashMap::new();
+    let mut st = c
+        .prepare("SELECT alert_id, channel, COUNT(*) FROM deliveries GROUP BY alert_id, channel")
+        .expect("q");
+    for r in st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+    {
+        let (a, ch, n) = r.expect("row");
+        rows.insert((a, ch), n);
+    }
+    let alerts: Vec<i64> = c
+        .prepare("SELECT id FROM alerts")
+        .expect("q")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    for a in &alerts {
+        for ch in &channels {
+            if rows.get(&(*a, ch.clone())).copied().unwrap_or(0) != 1 {
+                t.bad_outcomes += 1;
+            }
+        }
+    }
+    let finals = FINAL
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    t.pending = count(
+        c,
+        &format!("SELECT COUNT(*) FROM deliveries WHERE status NOT IN ({finals})"),
+    ) as usize;
+    t.undelivered = count(
+        c,
+        "SELECT COUNT(*) FROM deliveries WHERE status IN ('failed', 'expired')",
+    ) as usize;
+
+    // Pushes at the fakes: at most one per message and channel, each with a delivered row.
+    let delivered = |channel: &str| -> Vec<(String, String)> {
+        c.prepare("SELECT id, text FROM deliveries WHERE channel = ?1 AND status = 'delivered'")
+            .expect("q")
+            .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let jobs = wechat.jobs();
+    let posts = weibo.posts();
+    t.wechat_jobs = jobs.len();
+    t.weibo_posts = posts.len();
+    let wx = delivered("wechat");
+    let wb = delivered("weibo");
+    t.wechat_delivered = wx.len();
+    t.weibo_delivered = wb.len();
+
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    for j in &jobs {
+        *by_id.entry(j.clientmsgid.as_str()).or_default() += 1;
+        *by_key.entry(key_in(&j.content).unwrap_or("?")).or_default() += 1;
+    }
+    let extra = |m: &HashMap<&str, usize>| m.values().map(|n| n - 1).sum::<usize>();
+    t.doubled += extra(&by_id).max(extra(&by_key));
+    let wx_ids: HashSet<&str> = wx.iter().map(|(id, _)| id.as_str()).collect();
+    t.unmatched += jobs
+        .iter()
+        .filter(|j| !wx_ids.contains(j.clientmsgid.as_str()))
+        .count();
+    t.unmatched += wx_ids.iter().filter(|id| !by_id.contains_key(*id)).count();
+
+    let mut post_keys: HashMap<&str, usize> = HashMap::new();
+    for p in &posts {
+        *post_keys.entry(key_in(&p.text).unwrap_or("?")).or_default() += 1;
+    }
+    t.doubled += extra(&post_keys);
+    t.doubled_keys.extend(
+        post_keys
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, _)| format!("weibo:{k}")),
+    );
+    t.doubled_keys.extend(
+        by_key
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, _)| format!("wechat:{k}")),
+    );
+    let post_texts: HashSet<&str> = posts.iter().map(|p| p.text.as_str()).collect();
+    let wb_texts: HashSet<&str> = wb.iter().map(|(_, text)| text.as_str()).collect();
+    t.unmatched += post_texts.difference(&wb_texts).count();
+    t.unmatched += wb_texts.difference(&post_texts).count();
+
+    // The WeChat ledger: per day, what the delivered pushes of that day add up to.
+    let ledger: Vec<(String, i64)> = c
+        .prepare("SELECT day, used FROM ledger WHERE channel = 'wechat'")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    t.ledger = ledger.iter().map(|(_, n)| n).sum();
+    for (day, used) in &ledger {
+        let pushed: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND ledger_day = ?1 AND status = 'delivered'",
+                [day],
+                |r| r.get(0),
+            )
+            .expect("q");
+        if pushed != *used {
+            t.ledger_mismatch_days += 1;
+        }
+    }
+    t
+}
