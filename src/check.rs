@@ -65,7 +65,7 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
     for (name, bytes) in samples {
         match renderer.render("check", &bytes) {
             Ok(r) => {
-                for d in &r.deliveries {
+                for d in r.events.iter().flat_map(|(_, d)| d) {
                     if d.status == "failed" {
                         problems.push(format!("sample {name}, channel {}: {}", d.channel, d.decision));
                     }
@@ -73,7 +73,7 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
                 if let crate::pipeline::Outcome::Rejected { reason, .. } = &r.outcome {
                     problems.push(format!("sample {name}: rejected: {reason}"));
                 }
-                notes.push(format!("{name}: {}", r.line()));
+                notes.push(format!("{name}: {}", r.lines().join(" | ")));
             }
             Err(e) => problems.push(format!("sample {name}: {e}")),
         }

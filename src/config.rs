@@ -139,6 +139,10 @@ pub struct Jurisdiction {
     pub lon: f64,
     #[serde(default)]
     pub adcodes: Vec<String>,
+    /// Place names; a warning whose area description contains one of them concerns us (for
+    /// providers whose area codes are not GB/T 2260, e.g. CWA's).
+    #[serde(default)]
+    pub area_names: Vec<String>,
     /// Who signs the messages, e.g. 成都市应急管理局. Defaults to the name.
     pub office: Option<String>,
 }
@@ -188,6 +192,19 @@ pub struct Rules {
     pub update_min_magnitude_change: f64,
     #[serde(default = "d_move_km")]
     pub update_min_move_km: f64,
+    /// Whose facts win when sources disagree about one quake, highest first (sender ids);
+    /// senders not listed rank after those listed.
+    #[serde(default = "d_source_priority")]
+    pub source_priority: Vec<String>,
+    /// Two reports are the same quake if no id links them but origin times are this close...
+    #[serde(default = "d_match_secs")]
+    pub match_window_secs: u64,
+    /// ...the epicentres this close...
+    #[serde(default = "d_match_km")]
+    pub match_distance_km: f64,
+    /// ...and the magnitudes this close.
+    #[serde(default = "d_match_mag")]
+    pub match_magnitude: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,6 +426,18 @@ fn d_mag_change() -> f64 {
 }
 fn d_move_km() -> f64 {
     20.0
+}
+fn d_source_priority() -> Vec<String> {
+    vec!["cenc".into(), "cea-eew".into(), "usgs".into()]
+}
+fn d_match_secs() -> u64 {
+    60
+}
+fn d_match_km() -> f64 {
+    50.0
+}
+fn d_match_mag() -> f64 {
+    0.7
 }
 fn d_timezone() -> String {
     "Asia/Shanghai".into()

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod push;
 pub mod render;
+pub mod replay;
 pub mod secret;
 pub mod status;
 pub mod store;

@@ -39,6 +39,14 @@ enum Cmd {
         /// A saved feed message (the MQTT payload).
         message: PathBuf,
     },
+    /// Run saved feed messages (files, or folders of them) through assess, compose and gate with
+    /// the clock at each message's own time and every channel dry-run; one line per decision.
+    Replay {
+        #[arg(long, env = "ALERTD_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Hand a manual alert to the running daemon (through its store, the same gate, audited).
     Push {
         #[arg(long, env = "ALERTD_CONFIG")]
@@ -155,6 +163,13 @@ fn main() -> Result<()> {
                 std::fs::read(&message).with_context(|| format!("cannot read {}", message.display()))?;
             let mut r = alertd::render::Renderer::new(&cfg)?;
             print!("{}", r.render("render", &payload)?.report());
+            Ok(())
+        }
+        Cmd::Replay { config, paths } => {
+            let cfg = load(config.as_deref())?;
+            for line in alertd::replay::replay(&cfg, &paths)? {
+                println!("{line}");
+            }
             Ok(())
         }
         Cmd::Push {

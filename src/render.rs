@@ -1,13 +1,14 @@
-//! `alertd render` (and, message by message, `alertd replay`): runs feed messages through the
-//! real pipeline — decode, assess, compose, gate — against a scratch in-memory store, with every
-//! channel in dry-run and the clock at each message's own time. Nothing is sent and the real
-//! store is not touched.
+//! `alertd render` and `alertd replay`: run feed messages through the real pipeline — decode,
+//! assess, compose, gate — against a scratch in-memory store, with every channel in dry-run and
+//! the clock at each message's own time. Nothing is sent and the real store is not touched.
+//! Replay keeps one scratch store across its messages, so revisions, cancellations and the
+//! one-push-a-day ledger play out as they would have.
 
 use crate::clock::{Clock, ManualClock, SharedClock};
 use crate::compose::Composer;
 use crate::config::Config;
 use crate::feed::FeedMessage;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::{EventOutcome, Outcome, Pipeline};
 use crate::store::{self, outbox};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -19,7 +20,8 @@ pub struct Renderer {
 
 pub struct Rendered {
     pub outcome: Outcome,
-    pub deliveries: Vec<outbox::Delivery>,
+    /// For each event of the message: its decision and the deliveries it created.
+    pub events: Vec<(EventOutcome, Vec<outbox::Delivery>)>,
 }
 
 impl Renderer {
@@ -35,7 +37,7 @@ impl Renderer {
         let composer = Composer::load(cfg.compose.alerts_dir.as_deref())?;
         let conn = rusqlite::Connection::open_in_memory().map_err(store::StoreError::from)?;
         store::init(&conn)?;
-        let clock = ManualClock::new(jiff::Timestamp::now());
+        let clock = ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
         let shared: SharedClock = Arc::new(clock.clone());
         Ok(Self {
             pipeline: Pipeline::new(conn, Arc::new(cfg), composer, shared, Default::default())?,
@@ -43,33 +45,43 @@ impl Renderer {
         })
     }
 
-    /// Processes one message with the clock at its `sent` time (or now, if it does not decode).
+    /// Processes one message with the clock at the message's own time: its latest `sent` (for
+    /// a feed snapshot, the newest event in it), never moving backwards.
     pub fn render(&mut self, topic: &str, payload: &[u8]) -> Result<Rendered, store::StoreError> {
-        let at = crate::feed::decode(payload, usize::MAX)
-            .map(|e| e.sent)
-            .unwrap_or_else(|_| jiff::Timestamp::now());
-        if at > self.clock.now() || self.clock.now() - jiff::SignedDuration::from_hours(48) > at {
-            self.clock.set(at);
-        } else {
-            self.clock.set(self.clock.now().max(at));
-        }
+        let inner = crate::feed::auth::inner(payload);
+        let at = crate::feed::decode_all(&inner, usize::MAX)
+            .ok()
+            .and_then(|evs| evs.iter().map(|e| e.sent).max())
+            .unwrap_or_else(|| self.clock.now());
+        self.clock.set(self.clock.now().max(at));
         let msg = FeedMessage {
             topic: topic.to_string(),
             payload: payload.to_vec(),
-            received_at: at,
+            received_at: self.clock.now(),
         };
         let outcome = self
             .pipeline
             .process_batch(std::slice::from_ref(&msg))?
             .pop()
             .ok_or_else(|| store::StoreError::Corrupt("no outcome".into()))?;
-        let deliveries = match &outcome {
-            Outcome::Accepted {
-                alert_id: Some(id), ..
-            } => outbox::for_alert(self.pipeline.conn(), *id)?,
-            _ => Vec::new(),
-        };
-        Ok(Rendered { outcome, deliveries })
+        let mut events = Vec::new();
+        if let Outcome::Accepted { events: evs, .. } = &outcome {
+            for e in evs {
+                let deliveries = match e.alert_id {
+                    Some(id) => outbox::for_alert(self.pipeline.conn(), id)?,
+                    None => Vec::new(),
+                };
+                events.push((e.clone(), deliveries));
+            }
+        }
+        Ok(Rendered { outcome, events })
+    }
+}
+
+fn verdict(status: &str) -> &str {
+    match status {
+        "pending" => "send",
+        other => other,
     }
 }
 
@@ -82,62 +94,46 @@ impl Rendered {
             Outcome::Rejected { reason, .. } => {
                 let _ = writeln!(s, "REJECTED: {reason}");
             }
-            Outcome::Accepted {
-                event_key,
-                class,
-                action,
-                reason,
-                ..
-            } => {
-                let _ = writeln!(
-                    s,
-                    "event:  {event_key}\nclass:  {class}\naction: {action}\nreason: {reason}"
-                );
-            }
+            Outcome::Accepted { .. } => {}
         }
-        for d in &self.deliveries {
-            let verdict = match d.status.as_str() {
-                "pending" => "would send",
-                other => other,
-            };
-            let _ = writeln!(s, "\n== {} — {verdict}: {}", d.channel, d.decision);
-            if !d.text.is_empty() {
-                let _ = writeln!(s, "{}\n({} characters)", d.text, d.text.chars().count());
+        for (e, deliveries) in &self.events {
+            let _ = writeln!(
+                s,
+                "event:  {}\nclass:  {}\naction: {}\nreason: {}",
+                e.event_key, e.class, e.action, e.reason
+            );
+            for d in deliveries {
+                let _ = writeln!(s, "\n== {} — {}: {}", d.channel, verdict(&d.status), d.decision);
+                if !d.text.is_empty() {
+                    let _ = writeln!(s, "{}\n({} characters)", d.text, d.text.chars().count());
+                }
             }
+            s.push('\n');
         }
         s
     }
 
-    /// One line for `alertd replay`.
-    pub fn line(&self) -> String {
-        let channels: Vec<String> = self
-            .deliveries
-            .iter()
-            .map(|d| {
-                let v = match d.status.as_str() {
-                    "pending" => "send",
-                    other => other,
-                };
-                format!("{}={v}", d.channel)
-            })
-            .collect();
+    /// One line per event for `alertd replay` (one line for a rejected or duplicate message).
+    pub fn lines(&self) -> Vec<String> {
         match &self.outcome {
-            Outcome::Duplicate { .. } => "duplicate".into(),
-            Outcome::Rejected { reason, .. } => format!("rejected: {reason}"),
-            Outcome::Accepted {
-                event_key,
-                class,
-                action,
-                reason,
-                ..
-            } => {
-                let ch = if channels.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", channels.join(" "))
-                };
-                format!("{event_key} {class} {action}{ch} — {reason}")
-            }
+            Outcome::Duplicate { .. } => vec!["duplicate".into()],
+            Outcome::Rejected { reason, .. } => vec![format!("rejected: {reason}")],
+            Outcome::Accepted { .. } => self
+                .events
+                .iter()
+                .map(|(e, deliveries)| {
+                    let ch: Vec<String> = deliveries
+                        .iter()
+                        .map(|d| format!("{}={}", d.channel, verdict(&d.status)))
+                        .collect();
+                    let ch = if ch.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", ch.join(" "))
+                    };
+                    format!("{} {} {}{ch} — {}", e.event_key, e.class, e.action, e.reason)
+                })
+                .collect(),
         }
     }
 }

@@ -8,13 +8,22 @@ use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, LINK};
 
 const T0: &str = "2026-11-26T10:00:00+08:00";
 
+/// Distinct origin times (two minutes apart): reports within a minute at one place would be
+/// the same quake to alertd, whatever their ids.
+fn origin() -> String {
+    static N: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let t: jiff::Timestamp = "2026-11-26T09:00:00+08:00".parse().expect("t");
+    (t + jiff::SignedDuration::from_secs(120 * n)).to_string()
+}
+
 fn routine(id: &str, place: &str) -> Vec<u8> {
     // M4.5 about 100 km from Chengdu: routine by the default rules.
-    quake(id, 1, 4.5, 31.5, 104.5, place, "2026-11-26T09:59:00+08:00")
+    quake(id, 1, 4.5, 31.5, 104.5, place, &origin())
 }
 
 fn emergency(id: &str, place: &str) -> Vec<u8> {
-    quake(id, 1, 6.2, 30.3, 103.0, place, "2026-11-26T09:59:30+08:00")
+    quake(id, 1, 6.2, 30.3, 103.0, place, &origin())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,6 +68,9 @@ impl Publisher {
     }
 
     async fn send(&self, i: usize) {
+        // Two minutes apart: distinct quakes, not reports of one.
+        let origin: jiff::Timestamp = "2026-11-26T08:59:00+08:00".parse().expect("t");
+        let origin = (origin + jiff::SignedDuration::from_secs(120 * i as i64)).to_string();
         let payload = quake(
             &format!("rs{i}"),
             1,
@@ -75,7 +78,7 @@ impl Publisher {
             31.5,
             104.5,
             &format!("测试地点{i}号"),
-            "2026-11-26T09:59:00+08:00",
+            &origin,
         );
         self.client
             .publish("feeds/seismic/cenc", QoS::AtLeastOnce, false, payload)

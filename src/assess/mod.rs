@@ -82,6 +82,8 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         color: ev.weather.as_ref().and_then(|w| w.color),
         expires_ms: ev.weather.as_ref().and_then(|w| w.expires).map(ms),
         first_alert_id,
+        origin_ms: ev.quake.as_ref().map(|q| ms(q.origin_time)),
+        source: Some(ev.sender.id.clone()),
     };
     let stale = freshness(cfg, ev, now);
     let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
@@ -132,7 +134,39 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     };
 
     let key = prev.event_key.clone();
-    if ms(ev.sent) < prev.last_sent_ms {
+    // A warning that expired no longer counts as active: a new message about it is news again.
+    let prev = if prev.expires_ms.is_some_and(|e| e < ms(now))
+        && !prev.cancelled
+        && prev.published_class.is_some()
+    {
+        EventState {
+            published_class: None,
+            ..prev
+        }
+    } else {
+        prev
+    };
+    let same_source = prev.source.as_deref().is_none_or(|s| s == ev.sender.id);
+    if prev.published_class.is_some() && !same_source {
+        let rank = |s: &str| {
+            cfg.rules
+                .source_priority
+                .iter()
+                .position(|p| p == s)
+                .unwrap_or(usize::MAX)
+        };
+        let theirs = prev.source.clone().unwrap_or_default();
+        if rank(&ev.sender.id) > rank(&theirs) {
+            // `last_sent_ms` is compared within one source only, so it stays the published one's.
+            let s = prev.clone();
+            let why = format!(
+                "{} reports the same event; {theirs}'s published facts stand (rules.source_priority)",
+                ev.sender.id
+            );
+            return mk(s, Action::None, why, false, Some(prev));
+        }
+    }
+    if same_source && ms(ev.sent) < prev.last_sent_ms {
         let mut s = prev.clone();
         s.class = prev.class;
         return mk(
@@ -192,15 +226,23 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
 
     let changes = material_changes(cfg, &prev, ev, c.class);
     if changes.is_empty() {
-        let mut s = prev.clone();
+        // A higher-priority source's facts become the baseline even when nothing changed
+        // enough to publish; a repeat from the same source only moves the clock.
+        let mut s = if same_source {
+            prev.clone()
+        } else {
+            EventState {
+                published_class: prev.published_class,
+                ..fresh_state(key, prev.first_alert_id)
+            }
+        };
         s.last_sent_ms = ms(ev.sent);
-        return mk(
-            s,
-            Action::None,
-            "revision without material change".into(),
-            false,
-            Some(prev),
-        );
+        let why = if same_source {
+            "revision without material change".to_string()
+        } else {
+            format!("{} confirms the event without material change", ev.sender.id)
+        };
+        return mk(s, Action::None, why, false, Some(prev));
     }
     let mut s = fresh_state(key, prev.first_alert_id);
     s.published_class = prev.published_class;
@@ -222,6 +264,32 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         rises_to_emergency,
         Some(prev),
     )
+}
+
+/// The stored quake this report is, if no id links them: origin times within
+/// `rules.match_window_secs`, epicentres within `match_distance_km`, magnitudes within
+/// `match_magnitude`; the closest in time wins. Returns it with the reason it matched.
+pub fn same_quake(
+    cfg: &Config,
+    q: &crate::feed::Quake,
+    candidates: Vec<EventState>,
+) -> Option<(EventState, String)> {
+    let r = &cfg.rules;
+    candidates.into_iter().find_map(|s| {
+        let (lat, lon, mag, origin) = (s.lat?, s.lon?, s.magnitude?, s.origin_ms?);
+        let d = geo::distance_km(lat, lon, q.lat, q.lon);
+        let dt = (origin - ms(q.origin_time)).abs() as f64 / 1000.0;
+        let dm = (mag - q.magnitude).abs();
+        (d <= r.match_distance_km && dm <= r.match_magnitude + 1e-9 && dt <= r.match_window_secs as f64).then(
+            || {
+                let why = format!(
+                    "same quake as {} (origin {dt:.0} s apart, epicentres {d:.0} km, magnitude ±{dm:.1})",
+                    s.event_key
+                );
+                (s, why)
+            },
+        )
+    })
 }
 
 /// Why the event's time makes it unpublishable, if it does: older than `security.max_age_secs`

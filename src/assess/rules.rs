@@ -60,11 +60,20 @@ pub fn weather(cfg: &Config, w: &Weather, now: jiff::Timestamp) -> Classified {
         .area
         .polygons
         .iter()
-        .any(|ring| geo::point_in_ring(j.lat, j.lon, ring));
-    let where_ = match (by_code, by_polygon) {
-        (Some(code), _) => format!("area code {code} covers {}", j.name),
-        (None, true) => format!("warning polygon contains {}", j.name),
-        (None, false) => {
+        .any(|ring| geo::point_in_ring(j.lat, j.lon, ring))
+        || w.area
+            .circles
+            .iter()
+            .any(|(lat, lon, r)| geo::distance_km(*lat, *lon, j.lat, j.lon) <= *r);
+    let by_name = j
+        .area_names
+        .iter()
+        .find(|n| !n.is_empty() && w.area.desc.contains(n.as_str()));
+    let where_ = match (by_code, by_polygon, by_name) {
+        (Some(code), _, _) => format!("area code {code} covers {}", j.name),
+        (None, true, _) => format!("warning polygon or circle contains {}", j.name),
+        (None, false, Some(name)) => format!("warning area names {name}"),
+        (None, false, None) => {
             return d(
                 Class::Ignore,
                 format!("warning area \"{}\" does not cover {}", w.area.desc, j.name),

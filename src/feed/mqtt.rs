@@ -147,6 +147,7 @@ pub async fn run(source: Source, signals: Signals) {
     } = signals;
     let mut tx = Some(tx);
     let mut backoff = Duration::from_millis(100);
+    let mut awaiting_subacks = 0usize;
     loop {
         let polled = tokio::select! {
             ev = eventloop.poll() => ev,
@@ -161,12 +162,14 @@ pub async fn run(source: Source, signals: Signals) {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
                 info!(session_present = ack.session_present, "mqtt: connected");
+                // "connected" (READY, /readyz) waits for every SUBACK, so nothing published
+                // after readiness can miss a subscription.
+                awaiting_subacks = topics.len();
                 for t in &topics {
                     if let Err(e) = client.subscribe(t.clone(), QoS::AtLeastOnce).await {
                         warn!(topic = %t, error = %e, "mqtt: subscribe failed");
                     }
                 }
-                let _ = connected.send(true);
             }
             Ok(Event::Incoming(Incoming::Publish(p))) => {
                 let Some(sender) = &tx else { continue };
@@ -185,7 +188,19 @@ pub async fn run(source: Source, signals: Signals) {
                 }
             }
             Ok(Event::Incoming(Incoming::SubAck(s))) => {
-                debug!(codes = ?s.return_codes, "mqtt: subscribed")
+                if s.return_codes
+                    .iter()
+                    .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+                {
+                    warn!(codes = ?s.return_codes, "mqtt: the broker refused a subscription (ACL?)");
+                } else {
+                    debug!(codes = ?s.return_codes, "mqtt: subscription acknowledged");
+                }
+                awaiting_subacks = awaiting_subacks.saturating_sub(1);
+                if awaiting_subacks == 0 {
+                    info!("mqtt: subscribed");
+                    let _ = connected.send(true);
+                }
             }
             Ok(_) => {}
             Err(e) => {

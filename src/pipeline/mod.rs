@@ -38,14 +38,21 @@ pub enum Outcome {
     },
     Accepted {
         journal_id: i64,
-        event_key: String,
-        class: String,
-        action: &'static str,
-        reason: String,
-        alert_id: Option<i64>,
+        /// One per event in the message (a USGS FeatureCollection carries many).
+        events: Vec<EventOutcome>,
         /// Intents to hand to the deliverer (status pending).
         deliveries: Vec<Job>,
     },
+}
+
+/// The decision about one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventOutcome {
+    pub event_key: String,
+    pub class: String,
+    pub action: &'static str,
+    pub reason: String,
+    pub alert_id: Option<i64>,
 }
 
 /// The pure stages plus what they need; separate from the connection so a transaction can be
@@ -144,9 +151,9 @@ pub fn delivery_id(channel: &str, event_key: &str, msg_id: &str) -> String {
 }
 
 impl Stages {
-    /// Authenticates (the topic's `[[feeds]]` rule) and decodes one message. The error is the
-    /// reason, naming the field or the problem, and a short label for metrics.
-    fn decode(&self, m: &FeedMessage) -> Result<Event, (String, &'static str)> {
+    /// Authenticates (the topic's `[[feeds]]` rule) and decodes one message into its events.
+    /// The error is the reason, naming the field or the problem, and a short label for metrics.
+    fn decode(&self, m: &FeedMessage) -> Result<Vec<Event>, (String, &'static str)> {
         let limit = self.cfg.mqtt.max_payload_bytes;
         if m.payload.len() > limit {
             let e = feed::DecodeError::TooLarge {
@@ -166,26 +173,37 @@ impl Stages {
         if let Err(why) = feed::auth::check(&m.payload, require, allowed, &self.keys) {
             return Err((format!("signature: {why}"), "signature"));
         }
-        let format = rule.and_then(|r| r.format.as_deref());
-        feed::decode_as(&feed::auth::inner(&m.payload), limit, format).map_err(|e| (e.to_string(), e.label()))
+        let inner = feed::auth::inner(&m.payload);
+        let decoded = match rule.and_then(|r| r.format.as_deref()) {
+            Some(format) => feed::decode_as(&inner, limit, Some(format)).map(|e| vec![e]),
+            None => feed::decode_all(&inner, limit),
+        };
+        match decoded {
+            Ok(events) if events.is_empty() => Err(("the message holds no event".into(), "empty")),
+            Ok(events) => Ok(events),
+            Err(e) => Err((e.to_string(), e.label())),
+        }
     }
 
     fn process_one(&mut self, tx: &Connection, m: &FeedMessage) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         let hash = journal::content_hash(&m.payload);
         let decoded = self.decode(m);
-        let key = decoded
-            .as_ref()
-            .ok()
-            .map(|e| (e.sender.id.as_str(), e.msg_id.as_str()));
+        // A single event is also recognised by (sender, msg_id) when a relay re-serialises it;
+        // a collection (a feed snapshot) only by its exact bytes, its events by their state.
+        let key: Option<(String, String)> = match &decoded {
+            Ok(evs) if evs.len() == 1 => Some((evs[0].sender.id.clone(), evs[0].msg_id.clone())),
+            _ => None,
+        };
+        let key = key.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
         if let Some(id) = journal::find_duplicate(tx, &hash, key)? {
             journal::note_duplicate(tx, id)?;
             metrics::counter!("alertd_messages_duplicate_total").increment(1);
             return Ok(Outcome::Duplicate { journal_id: id });
         }
         metrics::counter!("alertd_messages_received_total").increment(1);
-        let ev = match decoded {
-            Ok(ev) => ev,
+        let events = match decoded {
+            Ok(evs) => evs,
             Err((reason, label)) => {
                 let id = journal::insert(
                     tx,
@@ -211,33 +229,82 @@ impl Stages {
                 });
             }
         };
-
-        let prior = events::find(tx, ev.all_ids())?;
-        let mut a = assess::assess(&self.cfg, &ev, prior, now);
         let journal_id = journal::insert(
             tx,
             &journal::Entry {
                 received: m.received_at,
                 topic: &m.topic,
                 hash: &hash,
-                sender_id: Some(&ev.sender.id),
-                msg_id: Some(&ev.msg_id),
+                sender_id: key.map(|k| k.0),
+                msg_id: key.map(|k| k.1),
                 payload: &m.payload,
                 accepted: true,
-                reason: &a.reason,
+                reason: "",
                 reject_label: None,
-                event_key: Some(&a.event_key),
-                class: Some(a.class.as_str()),
+                event_key: None,
+                class: None,
             },
         )?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut deliveries = Vec::new();
+        for ev in &events {
+            let (o, jobs) = self.process_event(tx, ev, journal_id, now)?;
+            outcomes.push(o);
+            deliveries.extend(jobs);
+        }
+        let summary = match outcomes.as_slice() {
+            [one] => one.reason.clone(),
+            many => format!(
+                "{} events: {} published",
+                many.len(),
+                many.iter().filter(|o| o.action != Action::None.as_str()).count()
+            ),
+        };
+        let first = &outcomes[0];
+        journal::set_outcome(tx, journal_id, &summary, &first.event_key, &first.class)?;
+        Ok(Outcome::Accepted {
+            journal_id,
+            events: outcomes,
+            deliveries,
+        })
+    }
+
+    /// Assess one event (finding it by its ids, or as the same quake from another source),
+    /// record its state, and publish if the assessment says so.
+    fn process_event(
+        &mut self,
+        tx: &Connection,
+        ev: &Event,
+        journal_id: i64,
+        now: jiff::Timestamp,
+    ) -> Result<(EventOutcome, Vec<Job>), StoreError> {
+        let ids: Vec<&str> = ev.all_ids().chain(std::iter::once(ev.msg_id.as_str())).collect();
+        let mut matched = None;
+        let prior = match events::find(tx, ids.iter().copied())? {
+            Some(p) => Some(p),
+            None => match &ev.quake {
+                Some(q) => {
+                    let window = self.cfg.rules.match_window_secs as i64 * 1000;
+                    let near = events::near(tx, store::ms(q.origin_time), window)?;
+                    assess::same_quake(&self.cfg, q, near).map(|(s, why)| {
+                        matched = Some(why);
+                        s
+                    })
+                }
+                None => None,
+            },
+        };
+        let mut a = assess::assess(&self.cfg, ev, prior, now);
+        if let Some(why) = matched {
+            a.reason = format!("{why}; {}", a.reason);
+        }
         metrics::counter!("alertd_events_total", "class" => a.class.as_str()).increment(1);
         info!(
-            event = %a.event_key, msg_id = %ev.msg_id, class = a.class.as_str(),
+            event = %a.event_key, msg_id = %ev.msg_id, source = %ev.sender.id, class = a.class.as_str(),
             action = a.action.as_str(), reason = %a.reason, "assessed"
         );
-
         let mut alert_id = None;
-        let mut deliveries = Vec::new();
+        let mut jobs = Vec::new();
         if a.action != Action::None {
             let id = outbox::insert_alert(
                 tx,
@@ -250,25 +317,24 @@ impl Stages {
                     reason: &a.reason,
                     live: a.live,
                     created: now,
-                    deadline: deadline(&self.cfg, &ev, now),
+                    deadline: deadline(&self.cfg, ev, now),
                     origin: Some(ev.quake.as_ref().map(|q| q.origin_time).unwrap_or(ev.sent)),
                 },
             )?;
             journal::set_alert(tx, journal_id, id)?;
             a.state.first_alert_id.get_or_insert(id);
-            deliveries = self.gate_and_compose(tx, &ev, &a, id, now)?;
+            jobs = self.gate_and_compose(tx, ev, &a, id, now)?;
             alert_id = Some(id);
         }
-        events::put(tx, &a.state, ev.all_ids(), now)?;
-        Ok(Outcome::Accepted {
-            journal_id,
+        events::put(tx, &a.state, ids.iter().copied(), now)?;
+        let outcome = EventOutcome {
             event_key: a.event_key.clone(),
             class: a.class.as_str().to_string(),
             action: a.action.as_str(),
             reason: a.reason.clone(),
             alert_id,
-            deliveries,
-        })
+        };
+        Ok((outcome, jobs))
     }
 
     fn gate_and_compose(

@@ -25,6 +25,12 @@ pub struct EventState {
     pub expires_ms: Option<i64>,
     /// The first alert published for this event; updates and cancels refer to it.
     pub first_alert_id: Option<i64>,
+    /// Quake origin time, for matching the same quake across sources.
+    #[serde(default)]
+    pub origin_ms: Option<i64>,
+    /// The sender whose facts the state holds (source priority decides who may change them).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// The state of the event known by any of `ids`.
@@ -64,9 +70,10 @@ pub fn put<'a>(
         Kind::Weather => "weather",
     };
     c.execute(
-        "INSERT INTO events (event_key, kind, state, updated_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(event_key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
-        params![state.event_key, kind, json, ms(now)],
+        "INSERT INTO events (event_key, kind, state, updated_ms, origin_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(event_key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms,
+                                              origin_ms = excluded.origin_ms",
+        params![state.event_key, kind, json, ms(now), state.origin_ms],
     )?;
     for id in ids {
         c.execute(
@@ -75,4 +82,22 @@ pub fn put<'a>(
         )?;
     }
     Ok(())
+}
+
+/// Quake events whose origin time is within `window_ms` of `origin_ms`, closest first.
+pub fn near(c: &Connection, origin_ms: i64, window_ms: i64) -> Result<Vec<EventState>> {
+    let mut st = c.prepare(
+        "SELECT state FROM events WHERE kind = 'earthquake' AND origin_ms BETWEEN ?1 AND ?2
+         ORDER BY ABS(origin_ms - ?3) LIMIT 20",
+    )?;
+    let rows = st.query_map(
+        params![origin_ms - window_ms, origin_ms + window_ms, origin_ms],
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut out = Vec::new();
+    for json in rows {
+        let json = json?;
+        out.push(serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("event: {e}")))?);
+    }
+    Ok(out)
 }

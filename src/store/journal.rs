@@ -132,3 +132,12 @@ pub fn payload_for_alert(c: &Connection, alert_id: i64) -> Result<Option<Vec<u8>
     )
     .optional()?)
 }
+
+/// The decision about an accepted message, recorded once its events are assessed.
+pub fn set_outcome(c: &Connection, id: i64, reason: &str, event_key: &str, class: &str) -> Result<()> {
+    c.execute(
+        "UPDATE journal SET reason = ?2, event_key = ?3, class = ?4 WHERE id = ?1",
+        params![id, reason, event_key, class],
+    )?;
+    Ok(())
+}

@@ -54,8 +54,10 @@ CREATE TABLE IF NOT EXISTS events (
     event_key     TEXT PRIMARY KEY,
     kind          TEXT NOT NULL,
     state         TEXT NOT NULL,          -- JSON of events::EventState
-    updated_ms    INTEGER NOT NULL
+    updated_ms    INTEGER NOT NULL,
+    origin_ms     INTEGER                 -- quakes: origin time, to match the same quake across sources
 );
+CREATE INDEX IF NOT EXISTS events_origin ON events(origin_ms);
 CREATE TABLE IF NOT EXISTS event_ids (
     id            TEXT PRIMARY KEY,
     event_key     TEXT NOT NULL
