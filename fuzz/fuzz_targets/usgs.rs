@@ -1,0 +1,8 @@
+#![no_main]
+//! Any bytes through the usgs decoder: it must return Ok or a DecodeError, never panic.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = alertd::feed::decode_as(data, 1 << 20, Some("usgs"));
+});
