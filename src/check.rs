@@ -62,7 +62,9 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
         }
     };
     // Samples run in order through one scratch store, so updates and cancels find their alert.
-    for (name, bytes) in samples {
+    // In the order they were sent, through one scratch store: updates and cancels find their
+    // alert, and each is judged at its own time.
+    for (name, bytes) in crate::replay::in_sent_order(samples) {
         match renderer.render("check", &bytes) {
             Ok(r) => {
                 for d in r.events.iter().flat_map(|(_, d)| d) {

@@ -577,6 +577,11 @@ dry_run = true
 
 [compose]
 link_allowlist = ["www.example.gov.cn"]
+
+# The quickstart only ever dry-runs, so it lets the bundled 2013 sample through to show what a
+# real day would do; production keeps the 6-hour default.
+[security]
+max_age_secs = 1000000000
 "#;
 
 impl Config {

@@ -30,23 +30,35 @@ pub fn replay(cfg: &Config, paths: &[PathBuf]) -> Result<Vec<String>, ReplayErro
             path: f.display().to_string(),
             source,
         })?;
-        let inner = crate::feed::auth::inner(&bytes).into_owned();
-        // Messages play in the order they were sent; undecodable ones keep their place at the end.
-        let at = crate::feed::decode_all(&inner, usize::MAX)
-            .ok()
-            .and_then(|evs| evs.iter().map(|e| e.sent).max());
-        messages.push((at.is_none(), at, f, bytes));
+        messages.push((f.display().to_string(), bytes));
     }
-    messages.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let mut r = Renderer::new(cfg)?;
     let mut out = Vec::new();
-    for (_, _, path, bytes) in messages {
-        let name = path.display().to_string();
+    for (name, bytes) in in_sent_order(messages) {
         for line in r.render(&name, &bytes)?.lines() {
             out.push(format!("{name}: {line}"));
         }
     }
     Ok(out)
+}
+
+/// Messages in the order they were sent (the newest event of each); undecodable ones at the end.
+pub fn in_sent_order(messages: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut keyed: Vec<_> = messages
+        .into_iter()
+        .map(|(name, bytes)| {
+            let inner = crate::feed::auth::inner(&bytes).into_owned();
+            let at = crate::feed::decode_all(&inner, usize::MAX)
+                .ok()
+                .and_then(|evs| evs.iter().map(|e| e.sent).max());
+            (at.is_none(), at, name, bytes)
+        })
+        .collect();
+    keyed.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    keyed
+        .into_iter()
+        .map(|(_, _, name, bytes)| (name, bytes))
+        .collect()
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReplayError> {

@@ -1,0 +1,179 @@
+//! The commands an officer types: `check`, `render`, and the quickstart `run` with no config.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::harness::{wait_for, KillOnDrop};
+
+fn alertd(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_alertd"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("alertd");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn repo() -> std::path::PathBuf {
+    env!("CARGO_MANIFEST_DIR").into()
+}
+
+const CONFIG: &str = r#"
+[store]
+path = "alertd.db"
+[jurisdiction]
+name = "成都市"
+office = "成都市应急管理局"
+lat = 30.66
+lon = 104.07
+adcodes = ["510100"]
+[channels.wechat]
+kind = "wechat"
+appid = "wx0123456789abcdef"
+secret = "not-used-in-check"
+[channels.weibo]
+kind = "weibo"
+access_token = "not-used-in-check"
+link = "https://www.example.gov.cn/alerts"
+[compose]
+alerts_dir = "ALERTS"
+link_allowlist = ["www.example.gov.cn"]
+"#;
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn check_passes_the_shipped_templates_and_names_each_problem() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alerts = dir.path().join("alerts");
+    copy_dir(&repo().join("alerts"), &alerts);
+    let cfg = dir.path().join("alertd.toml");
+    std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+    let (code, out, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("lushan-2013.json: cenc-20130420080246 emergency alert [wechat=send weibo=send]"),
+        "{out}"
+    );
+    assert!(out.contains("config and templates OK"));
+
+    // A template mistake is found before any event: named with its file and line.
+    std::fs::write(
+        alerts.join("templates/quake.weibo.j2"),
+        "【地震速报】{{ quake.place }}\n{{ quake.magnitud }}级",
+    )
+    .expect("break");
+    let (code, _, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("quake.weibo.j2") && err.contains("line 2") && err.contains("undefined"),
+        "{err}"
+    );
+
+    // A config typo: the key and the line.
+    std::fs::write(
+        &cfg,
+        CONFIG
+            .replace("ALERTS", &alerts.display().to_string())
+            .replace("daily_limit", "x")
+            .replace("lat = 30.66", "latt = 30.66"),
+    )
+    .expect("cfg");
+    let (code, _, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+    assert_ne!(code, 0);
+    assert!(err.contains("line 7") && err.contains("latt"), "{err}");
+}
+
+#[test]
+fn render_shows_class_reason_and_the_exact_texts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = repo().join("alerts/samples/lushan-2013.json");
+    let (code, out, err) = alertd(dir.path(), &["render", sample.to_str().expect("p")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("class:  emergency"), "{out}");
+    assert!(
+        out.contains("reason: M7.0 at 110 km from 成都市: rules.quake[0]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("== wechat — send: emergency: the day's push (1/1 on 2013-04-20)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("【地震速报】中国地震台网中心正式测定：北京时间4月20日8时2分在四川省雅安市芦山县"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("alertd-data").exists(),
+        "render touches no store"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_runs_on_embedded_defaults() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = dir.path().join("run.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_alertd"))
+        .current_dir(dir.path())
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("alertd run");
+    let _guard = KillOnDrop(child.id());
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for("ready", 20, || read().contains("connected; ready")).await;
+    let text = read();
+    let port = text
+        .split("embedded MQTT broker listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .expect("the port is said on start")
+        .to_string();
+    // The README's instructions: publish the bundled sample, then `alertd status`.
+    let sample = std::fs::read(repo().join("alerts/samples/lushan-2013.json")).expect("sample");
+    support::harness::publish(&format!("mqtt://127.0.0.1:{port}"), "feeds/seismic/cenc", &sample).await;
+    let status = || alertd(dir.path(), &["status", "--json"]).1;
+    wait_for("dry-run deliveries", 20, || {
+        status().matches("\"status\": \"dry_run\"").count() >= 2
+    })
+    .await;
+    let s: serde_json::Value = serde_json::from_str(&status()).expect("json");
+    let outcomes: Vec<&str> = s["recent_alerts"][0]["deliveries"]
+        .as_array()
+        .expect("d")
+        .iter()
+        .filter_map(|d| d["status"].as_str())
+        .collect();
+    assert_eq!(outcomes, vec!["dry_run", "dry_run"]);
+    let request: String = rusqlite::Connection::open(dir.path().join("alertd-data/alertd.db"))
+        .expect("db")
+        .query_row(
+            "SELECT request FROM deliveries WHERE channel = 'weibo'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("request");
+    assert!(
+        request.starts_with("POST https://api.weibo.com/2/statuses/share.json"),
+        "{request}"
+    );
+    assert!(request.contains("access_token=***"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
