@@ -3,7 +3,6 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 use support::harness::{wait_for, KillOnDrop};
 
 fn alertd(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -128,7 +127,7 @@ fn render_shows_class_reason_and_the_exact_texts() {
 async fn the_quickstart_runs_on_embedded_defaults() {
     let dir = tempfile::tempdir().expect("tmp");
     let log = dir.path().join("run.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_alertd"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alertd"))
         .current_dir(dir.path())
         .arg("run")
         .env("RUST_LOG", "info")
@@ -175,5 +174,7 @@ async fn the_quickstart_runs_on_embedded_defaults() {
         "{request}"
     );
     assert!(request.contains("access_token=***"));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
 }
