@@ -123,6 +123,40 @@ pub fn build(
     })
 }
 
+/// The configured API base URL, or the platform's, without a trailing slash.
+pub fn api_base(cfg: &ChannelConfig, default: &str) -> String {
+    cfg.api_base
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// POSTs JSON to a Tencent-style API that reports errors as `errcode` in an HTTP 200 body
+/// (WeChat, WeCom). Non-2xx (a proxy, an outage) and non-JSON answers are retryable; the
+/// errcode (0 when absent) and the body are the caller's to classify.
+pub async fn post_errcode_json(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+    platform: &str,
+) -> Result<(i64, serde_json::Value), SendError> {
+    let resp = http.post(url).json(body).send().await.map_err(transport_error)?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(SendError::retry(format!("HTTP {status} from {platform}")));
+    }
+    let v: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|_| SendError::retry(format!("{platform} answered without JSON (a proxy page?)")))?;
+    let code = v
+        .get("errcode")
+        .and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()))
+        .unwrap_or(0);
+    Ok((code, v))
+}
+
 /// A transport failure, with any secret in the URL removed.
 pub fn transport_error(e: reqwest::Error) -> SendError {
     let what = if e.is_timeout() {

@@ -6,7 +6,7 @@
 //! platform: 45065 means it was already sent (we keep the returned `msg_id`), 45066 means "same
 //! id within a minute, wait".
 
-use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
+use super::{api_base, post_errcode_json, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, ChannelConfig};
 use crate::secret::{redact, Secret};
 use serde_json::{json, Value};
@@ -29,12 +29,7 @@ impl Wechat {
     pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: cfg
-                .api_base
-                .clone()
-                .unwrap_or_else(|| "https://api.weixin.qq.com".into())
-                .trim_end_matches('/')
-                .to_string(),
+            api_base: api_base(cfg, "https://api.weixin.qq.com"),
             appid: cfg.appid.clone().ok_or_else(|| format!("{at}.appid: required"))?,
             secret: resolve_secret(&at, "secret", &cfg.secret, &cfg.secret_file)?,
             http,
@@ -109,22 +104,7 @@ impl Wechat {
         for attempt in 0..2 {
             let token = self.token().await?;
             let url = format!("{}{path}?access_token={}", self.api_base, token.expose());
-            let resp = self
-                .http
-                .post(&url)
-                .json(body)
-                .send()
-                .await
-                .map_err(transport_error)?;
-            let status = resp.status();
-            if !status.is_success() {
-                return Err(SendError::retry(format!("HTTP {status} from the WeChat API")));
-            }
-            let v: Value = resp
-                .json()
-                .await
-                .map_err(|_| SendError::retry("answer is not JSON (a proxy page?)"))?;
-            let code = errcode(&v).unwrap_or(0);
+            let (code, v) = post_errcode_json(&self.http, &url, body, "the WeChat API").await?;
             match code {
                 40001 | 40014 | 42001 if attempt == 0 => {
                     tracing::info!(errcode = code, "wechat token rejected; refreshing once");

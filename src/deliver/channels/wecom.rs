@@ -3,7 +3,7 @@
 //! Used to tell the officers what alertd did — above all when WeChat refused an emergency and a
 //! fallback was taken. Errors come as HTTP 200 with `errcode`; 20 messages a minute per robot.
 
-use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
+use super::{api_base, post_errcode_json, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, ChannelConfig};
 use crate::secret::{redact, Secret};
 use serde_json::{json, Value};
@@ -22,12 +22,7 @@ impl Wecom {
     pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: cfg
-                .api_base
-                .clone()
-                .unwrap_or_else(|| "https://qyapi.weixin.qq.com".into())
-                .trim_end_matches('/')
-                .to_string(),
+            api_base: api_base(cfg, "https://qyapi.weixin.qq.com"),
             key: resolve_secret(&at, "key", &cfg.key, &cfg.key_file)?,
             http,
         })
@@ -46,22 +41,7 @@ impl Wecom {
             });
         }
         let url = format!("{}/cgi-bin/webhook/send?key={}", self.api_base, self.key.expose());
-        let resp = self
-            .http
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(SendError::retry(format!("HTTP {status} from the WeCom robot")));
-        }
-        let v: Value = resp
-            .json()
-            .await
-            .map_err(|_| SendError::retry("WeCom answer is not JSON"))?;
-        let code = v.get("errcode").and_then(Value::as_i64).unwrap_or(0);
+        let (code, v) = post_errcode_json(&self.http, &url, &body, "the WeCom robot").await?;
         let msg = redact(
             v.get("errmsg").and_then(Value::as_str).unwrap_or(""),
             &[self.key.expose()],

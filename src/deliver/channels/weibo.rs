@@ -4,7 +4,7 @@
 //! post (20019/20111) means the earlier attempt went through: delivered. Rate limits back off;
 //! token errors need an officer to re-authorise.
 
-use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
+use super::{api_base, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, ChannelConfig};
 use crate::secret::{redact, Secret};
 use serde_json::Value;
@@ -21,12 +21,7 @@ impl Weibo {
     pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: cfg
-                .api_base
-                .clone()
-                .unwrap_or_else(|| "https://api.weibo.com".into())
-                .trim_end_matches('/')
-                .to_string(),
+            api_base: api_base(cfg, "https://api.weibo.com"),
             token: resolve_secret(&at, "access_token", &cfg.access_token, &cfg.access_token_file)?,
             rip: cfg.rip.clone().unwrap_or_else(|| "127.0.0.1".into()),
             http,
