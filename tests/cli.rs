@@ -174,7 +174,10 @@ async fn the_quickstart_runs_on_embedded_defaults() {
         "{request}"
     );
     assert!(request.contains("access_token=***"));
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let status = child.wait().expect("exit");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
 }
