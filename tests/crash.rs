@@ -26,6 +26,17 @@ fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
+    interrupted_mid_delivery("-KILL").await;
+}
+
+/// SIGTERM while requests hang: alertd exits 0 after its grace period with the deliveries still
+/// pending, and the next start delivers each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
+    interrupted_mid_delivery("-TERM").await;
+}
+
+async fn interrupted_mid_delivery(signal: &str) {
     let now = jiff::Timestamp::now();
     let env = Env::new(&now.to_string()).await;
     env.wechat.set_mass_quota_per_day(10);
@@ -73,8 +84,17 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
         6
     );
 
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
+    let _ = Command::new("kill")
+        .arg(signal)
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().expect("reaped");
+    if signal == "-TERM" {
+        assert!(
+            status.success(),
+            "SIGTERM exits 0 even with requests in flight: {status:?}"
+        );
+    }
 
     env.wechat.set_hang_after_accept(false);
     env.weibo.set_hang_after_accept(false);
@@ -113,10 +133,10 @@ async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
             |r| r.get(0),
         )
         .expect("q");
-    assert_eq!(
-        notes, 1,
-        "the post whose answer was lost: Weibo's identical-content answer counted as delivered"
-    );
+    // A post whose answer was lost is resent and answered 20019 (identical content), counted as
+    // delivered: once after SIGKILL; after SIGTERM the grace period may already have retried
+    // one, so one or two.
+    assert!(notes >= 1, "a lost answer was resolved by 20019: {notes}");
 
     let _ = Command::new("kill")
         .arg("-TERM")

@@ -91,12 +91,15 @@ async fn notifies_systemd_feeds_the_watchdog_and_serves_metrics_and_health() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (code, metrics) = get(&format!("{base}/metrics")).await;
     assert_eq!(code, 200);
+    // The series match what the fake platforms received.
+    let (posts, jobs) = (env.weibo.posts().len(), env.wechat.jobs().len());
     for line in [
-        "alertd_messages_received_total 2",
-        "alertd_messages_rejected_total{reason=\"malformed_json\"} 1",
-        "alertd_events_total{class=\"emergency\"} 1",
-        "alertd_deliveries_total{channel=\"weibo\",outcome=\"delivered\"} 1",
-        "alertd_deliveries_total{channel=\"wechat\",outcome=\"delivered\"} 1",
+        "alertd_messages_received_total 2".to_string(),
+        "alertd_messages_rejected_total{reason=\"malformed_json\"} 1".to_string(),
+        "alertd_events_total{class=\"emergency\"} 1".to_string(),
+        format!("alertd_deliveries_total{{channel=\"weibo\",outcome=\"delivered\"}} {posts}"),
+        format!("alertd_deliveries_total{{channel=\"wechat\",outcome=\"delivered\"}} {jobs}"),
+        "alertd_quota_left{channel=\"wechat\"} 0".to_string(),
     ] {
         assert!(
             metrics.lines().any(|l| l == line),
@@ -152,10 +155,10 @@ fn pki() -> Pki {
     }
 }
 
-/// A provider publishing over the same TLS listener (client certificate and password too).
-async fn tls_publish(port: u16, pki: &Pki, topic: &str, payload: &[u8]) {
-    let mut o = rumqttc::MqttOptions::new("tls-provider", "127.0.0.1", port);
-    o.set_credentials("alertd", "broker-password-1234");
+/// A client publishing over the broker's TLS listener (client certificate and password too).
+async fn tls_publish(port: u16, pki: &Pki, user: &str, topic: &str, payload: &[u8]) {
+    let mut o = rumqttc::MqttOptions::new(format!("tls-{user}-{}", rand::random::<u16>()), "127.0.0.1", port);
+    o.set_credentials(user, format!("{user}-password-1234"));
     o.set_transport(rumqttc::Transport::tls_with_config(
         rumqttc::TlsConfiguration::Simple {
             ca: pki.ca.clone().into_bytes(),
@@ -171,6 +174,7 @@ async fn tls_publish(port: u16, pki: &Pki, topic: &str, payload: &[u8]) {
         .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec())
         .await
         .expect("queued");
+    // MQTT 3.1.1 cannot refuse a publish: Mosquitto acks one the ACL denies and drops it.
     let acked = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match ev.poll().await {
@@ -184,8 +188,10 @@ async fn tls_publish(port: u16, pki: &Pki, topic: &str, payload: &[u8]) {
     acked.expect("the broker acked over TLS");
 }
 
+const FEED_KEY: &str = "cenc-relay-hmac-key-0123456789";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_over_tls_with_a_client_certificate_and_a_password() {
+async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_get_through() {
     let mut env = Env::new("2013-04-20T08:04:30+08:00").await;
     let dir = env.dir.path().to_path_buf();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -202,54 +208,154 @@ async fn mqtt_over_tls_with_a_client_certificate_and_a_password() {
     let client_cert = write("client.pem", &pki.client.0);
     let client_key = write("client.key", &pki.client.1);
     let passwd = dir.join("passwd");
-    let ok = Command::new("mosquitto_passwd")
-        .args(["-b", "-c"])
-        .arg(&passwd)
-        .args(["alertd", "broker-password-1234"])
-        .status()
-        .expect("mosquitto_passwd");
-    assert!(ok.success());
+    for (i, user) in ["alertd", "cenc-relay", "intruder"].iter().enumerate() {
+        let mut c = Command::new("mosquitto_passwd");
+        c.arg("-b");
+        if i == 0 {
+            c.arg("-c");
+        }
+        let ok = c
+            .arg(&passwd)
+            .arg(user)
+            .arg(format!("{user}-password-1234"))
+            .status()
+            .expect("mosquitto_passwd");
+        assert!(ok.success());
+    }
     std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-
-    // The broker's one listener is TLS and requires both a client certificate and a password.
+    // The shipped ACL's rule: providers write their feed topics only, alertd only reads.
+    let acl = write(
+        "acl",
+        "user alertd\ntopic read feeds/#\n\nuser cenc-relay\ntopic write feeds/seismic/#\n\nuser intruder\ntopic read feeds/#\n",
+    );
+    // The broker's one listener is TLS and requires a client certificate and a password.
     let mq = Mosquitto::start(
         &dir,
         &format!(
-            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\nallow_anonymous false\npassword_file {}\n",
+            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\nallow_anonymous false\npassword_file {}\nacl_file {}\n",
             ca.display(),
             server_cert.display(),
             server_key.display(),
-            passwd.display()
+            passwd.display(),
+            acl.display()
         ),
     );
-    let tls_port = mq.port;
-    env.broker = format!("mqtts://127.0.0.1:{tls_port}");
+    env.broker = format!("mqtts://127.0.0.1:{}", mq.port);
+    let pw_file = write("mqtt-password", "alertd-password-1234\n");
     let tls = format!(
-        "ca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nusername = \"alertd\"\n",
+        "ca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nusername = \"alertd\"\npassword_file = \"{}\"\n",
         ca.display(),
         client_cert.display(),
-        client_key.display()
+        client_key.display(),
+        pw_file.display()
     );
-    let pw_file = write("mqtt-password", "broker-password-1234\n");
-    let text = env.config_text("alertd-tls", "").replacen(
+    let feeds = format!(
+        "[[feeds]]\ntopic = \"feeds/seismic/#\"\nrequire_signature = true\nkeys = [\"cenc\"]\n\n[feed_keys.cenc]\nsecret = \"{FEED_KEY}\"\n"
+    );
+    let text = env.config_text("alertd-tls", &feeds).replacen(
         "reconnect_max_secs = 1\n",
-        &format!(
-            "reconnect_max_secs = 1\n{tls}password_file = \"{}\"\n",
-            pw_file.display()
-        ),
+        &format!("reconnect_max_secs = 1\n{tls}"),
         1,
     );
     let cfg = alertd::config::Config::parse(&text, std::path::Path::new("tls.toml")).expect("config");
     let d = env.start(cfg).await;
-    tls_publish(tls_port, &pki, "feeds/seismic/cenc", &support::harness::lushan()).await;
-    wait_for("delivered over TLS", 10, || {
+
+    let lushan = String::from_utf8(support::harness::lushan()).expect("utf8");
+    let signed = alertd::feed::auth::sign("cenc", FEED_KEY, &lushan);
+    tls_publish(
+        mq.port,
+        &pki,
+        "cenc-relay",
+        "feeds/seismic/cenc",
+        signed.as_bytes(),
+    )
+    .await;
+    wait_for("the signed message, delivered over TLS", 10, || {
         env.wechat.jobs().len() == 1 && env.weibo.posts().len() == 1
     })
     .await;
+
+    // A client with a valid password but no write right: the broker drops it.
+    let forged = alertd::feed::auth::sign(
+        "cenc",
+        FEED_KEY,
+        &lushan.replace("cenc-20130420080246", "forged-1"),
+    );
+    tls_publish(mq.port, &pki, "intruder", "feeds/seismic/cenc", forged.as_bytes()).await;
+    // A wrong HMAC from the provider's account: rejected and counted.
+    let wrong = alertd::feed::auth::sign(
+        "cenc",
+        "not-the-key",
+        &lushan.replace("cenc-20130420080246", "forged-2"),
+    );
+    tls_publish(
+        mq.port,
+        &pki,
+        "cenc-relay",
+        "feeds/seismic/cenc",
+        wrong.as_bytes(),
+    )
+    .await;
+    // A correctly signed message replayed long after the event: never published.
+    let old = lushan
+        .replace("cenc-20130420080246", "cenc-20120101000000")
+        .replace("2013-04-20T08:02:46+08:00", "2012-01-01T00:00:00+08:00");
+    let replayed = alertd::feed::auth::sign("cenc", FEED_KEY, &old);
+    tls_publish(
+        mq.port,
+        &pki,
+        "cenc-relay",
+        "feeds/seismic/cenc",
+        replayed.as_bytes(),
+    )
+    .await;
+
+    wait_for("the provider's two later messages journaled", 10, || {
+        env.count("SELECT COUNT(*) FROM journal") == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM journal"),
+        3,
+        "the intruder's message never reached alertd"
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM journal WHERE payload LIKE '%forged-1%'"),
+        0
+    );
+    let wrong_reason: String = env
+        .db()
+        .query_row(
+            "SELECT reason FROM journal WHERE payload LIKE '%forged-2%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("journaled");
+    assert_eq!(wrong_reason, "signature: signature does not match (key \"cenc\")");
+    let metrics = alertd::ops::recorder().expect("recorder").render();
+    assert!(
+        metrics.contains("alertd_messages_rejected_total{reason=\"signature\"}"),
+        "counted"
+    );
+    let old_reason: String = env
+        .db()
+        .query_row(
+            "SELECT reason FROM journal WHERE payload LIKE '%cenc-20120101000000%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("journaled");
+    assert!(
+        old_reason.starts_with("not published: the event time 2011-12-31T16:00:00Z"),
+        "{old_reason}"
+    );
+    assert_eq!(env.wechat.jobs().len(), 1);
+    assert_eq!(env.weibo.posts().len(), 1);
     d.shutdown();
     d.wait().await;
 
-    // A wrong password is refused by the broker: alertd keeps retrying, never connects.
+    // A wrong broker password: refused by the broker; alertd keeps retrying, never connects.
     let bad = write("bad-password", "wrong\n");
     let text = text.replace(&pw_file.display().to_string(), &bad.display().to_string());
     let cfg = alertd::config::Config::parse(&text, std::path::Path::new("tls.toml")).expect("config");
@@ -263,7 +369,8 @@ async fn mqtt_over_tls_with_a_client_certificate_and_a_password() {
     );
     d.shutdown();
     d.wait().await;
-    assert!(!support::harness::logs().contains("broker-password-1234"));
+    let logs = support::harness::logs();
+    assert!(!logs.contains("alertd-password-1234") && !logs.contains(FEED_KEY));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
