@@ -173,7 +173,9 @@ fn weather_by_colour_and_area() {
 
 #[test]
 fn replayed_and_misdated_events_are_never_published() {
-    let c = cfg();
+    let mut c = cfg();
+    // The production default (the quickstart config lifts it to show old samples).
+    c.security.max_age_secs = 6 * 3600;
     let ev = quake("e9", 7.0, 30.3, 103.0, "2013-04-20T08:04:10+08:00");
     let next_day: jiff::Timestamp = "2013-04-21T00:05:00Z".parse().unwrap();
     let a = assess(&c, &ev, None, next_day);
