@@ -122,6 +122,20 @@ pub struct MqttConfig {
     /// For `url = "embedded"`: the port the built-in broker tries first.
     #[serde(default = "d_embedded_port")]
     pub embedded_port: u16,
+    /// The MQTT protocol version: `"3.1.1"` or `"5"` (user-property signatures, session expiry).
+    #[serde(default = "d_protocol")]
+    pub protocol: String,
+    /// MQTT 5 only: how long the broker keeps alertd's session (subscriptions and unacked
+    /// messages) after a disconnect.
+    #[serde(default = "d_session_expiry")]
+    pub session_expiry_secs: u32,
+}
+
+impl MqttConfig {
+    /// Whether the client speaks MQTT 5 (`protocol = "5"`).
+    pub fn is_v5(&self) -> bool {
+        self.protocol == "5"
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -399,6 +413,12 @@ fn d_reconnect_max() -> u64 {
 fn d_embedded_port() -> u16 {
     1883
 }
+fn d_protocol() -> String {
+    "3.1.1".into()
+}
+fn d_session_expiry() -> u32 {
+    7 * 24 * 3600
+}
 fn d_store_path() -> PathBuf {
     PathBuf::from("/var/lib/alertd/alertd.db")
 }
@@ -637,6 +657,14 @@ impl Config {
         if self.mqtt.password.is_some() && self.mqtt.password_file.is_some() {
             p.push("mqtt.password and mqtt.password_file: give one, not both".into());
         }
+        match self.mqtt.protocol.as_str() {
+            "3.1.1" => {}
+            "5" if self.mqtt.url == "embedded" => p.push(
+                "mqtt.protocol: \"5\" needs an external broker; the embedded broker speaks MQTT 3.1.1".into(),
+            ),
+            "5" => {}
+            other => p.push(format!("mqtt.protocol: {other:?} is not \"3.1.1\" or \"5\"")),
+        }
         for (i, r) in self.rules.quake.iter().enumerate() {
             if r.max_distance_km < 0.0 {
                 p.push(format!("rules.quake[{i}].max_distance_km: must not be negative"));
@@ -854,6 +882,33 @@ mod tests {
         assert!(e.contains("jurisdiction.lat"), "{e}");
         assert!(e.contains("channels.wechat.appid"), "{e}");
         assert!(e.contains("channels.wechat.secret"), "{e}");
+    }
+
+    #[test]
+    fn mqtt_protocol_is_validated() {
+        let base = "[jurisdiction]\nname='x'\nlat=1\nlon=2\n";
+        let c = Config::parse(base, Path::new("a.toml")).unwrap();
+        assert_eq!(c.mqtt.protocol, "3.1.1");
+        assert!(!c.mqtt.is_v5());
+        assert_eq!(c.mqtt.session_expiry_secs, 604800);
+        let c = Config::parse(
+            &format!("[mqtt]\nprotocol = \"5\"\nsession_expiry_secs = 3600\n{base}"),
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        assert!(c.mqtt.is_v5());
+        assert_eq!(c.mqtt.session_expiry_secs, 3600);
+        let e = Config::parse(&format!("[mqtt]\nprotocol = \"4\"\n{base}"), Path::new("a.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mqtt.protocol: \"4\""), "{e}");
+        let e = Config::parse(
+            &format!("[mqtt]\nurl = \"embedded\"\nprotocol = \"5\"\n{base}"),
+            Path::new("a.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("mqtt.protocol") && e.contains("embedded"), "{e}");
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl Renderer {
             topic: topic.to_string(),
             payload: payload.to_vec(),
             received_at: self.clock.now(),
+            properties: Vec::new(),
         };
         let outcome = self
             .pipeline

@@ -88,9 +88,17 @@ async fn notifies_systemd_feeds_the_watchdog_and_serves_metrics_and_health() {
         env.weibo.posts().len() == 1 && env.wechat.jobs().len() == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (code, metrics) = get(&format!("{base}/metrics")).await;
-    assert_eq!(code, 200);
+    // The quota gauge is refreshed by the pipeline's periodic tick (twice a second).
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        let (code, m) = get(&format!("{base}/metrics")).await;
+        assert_eq!(code, 200);
+        metrics = m;
+        if metrics.contains("alertd_quota_left{channel=\"wechat\"} 0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The series match what the fake platforms received.
     let (posts, jobs) = (env.weibo.posts().len(), env.wechat.jobs().len());
     for line in [

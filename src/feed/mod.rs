@@ -11,6 +11,7 @@ pub mod cenc;
 mod json_util;
 pub mod model;
 pub mod mqtt;
+pub mod mqtt5;
 pub mod native;
 pub mod usgs;
 mod xml;

@@ -9,6 +9,8 @@ pub struct FeedMessage {
     pub topic: String,
     pub payload: Vec<u8>,
     pub received_at: Timestamp,
+    /// MQTT 5 user properties of the publish, in order (empty for MQTT 3.1.1).
+    pub properties: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

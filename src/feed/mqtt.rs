@@ -6,6 +6,10 @@
 //! `clean_session = false`, the broker keeps and re-sends what was not acked across a crash or a
 //! disconnect. rumqttc's `poll()` retries a failed connection at once and forever, so
 //! reconnects here back off exponentially up to `reconnect_max_secs`.
+//!
+//! This is the MQTT 3.1.1 client; `mqtt5.rs` is the MQTT 5 one (`mqtt.protocol = "5"`). They
+//! share the URL, TLS, packet-limit and backoff helpers here, and hand the pipeline the same
+//! [`Received`], whose [`Ack`] acks on whichever client the message came from.
 
 use super::FeedMessage;
 use crate::clock::SharedClock;
@@ -30,11 +34,43 @@ pub enum MqttError {
     },
 }
 
+/// How to acknowledge one received publish, on the client (MQTT 3.1.1 or 5) it came from.
+#[derive(Debug)]
+pub enum Ack {
+    V4(AsyncClient, Publish),
+    V5(rumqttc::v5::AsyncClient, rumqttc::v5::mqttbytes::v5::Publish),
+}
+
+impl Ack {
+    /// Queues the PUBACK without waiting; false if the client's request queue is full (or the
+    /// client is gone), in which case [`Ack::ack`] waits for room.
+    pub fn try_ack(&self) -> bool {
+        match self {
+            Ack::V4(client, publish) => client.try_ack(publish).is_ok(),
+            Ack::V5(client, publish) => client.try_ack(publish).is_ok(),
+        }
+    }
+
+    /// Queues the PUBACK, waiting for room in the request queue. A client that is gone (the
+    /// event loop stopped) is ignored: the broker resends the message and it is recognised as
+    /// a duplicate.
+    pub async fn ack(&self) {
+        match self {
+            Ack::V4(client, publish) => {
+                let _ = client.ack(publish).await;
+            }
+            Ack::V5(client, publish) => {
+                let _ = client.ack(publish).await;
+            }
+        }
+    }
+}
+
 /// A received publish and the handle to ack it with.
 #[derive(Debug)]
 pub struct Received {
     pub msg: FeedMessage,
-    pub publish: Publish,
+    pub ack: Ack,
 }
 
 /// Where to connect: host, port, and whether TLS is used.
@@ -63,57 +99,97 @@ pub fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
     Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
 }
 
+/// The client's packet limit, for either protocol version: well above our own payload limit.
+/// An MQTT 3.1.1 client drops the connection on an oversized packet and the broker would resend
+/// it on every reconnect (an MQTT 5 broker discards what exceeds the limit the client announced).
+/// We reject oversized payloads ourselves, journaled and acked.
+pub(crate) fn packet_limit(cfg: &MqttConfig) -> usize {
+    (cfg.max_payload_bytes.saturating_mul(4)).max(16 << 20)
+}
+
+/// The TLS transport for `mqtts://`, for either protocol version: the broker's CA
+/// (`mqtt.ca_file`, required) and, for mutual TLS, the client certificate and key.
+pub(crate) fn tls_transport(cfg: &MqttConfig) -> Result<Transport, MqttError> {
+    let read = |key: &'static str, p: &std::path::Path| {
+        std::fs::read(p).map_err(|source| MqttError::File {
+            key,
+            path: p.display().to_string(),
+            source,
+        })
+    };
+    let ca = match &cfg.ca_file {
+        Some(p) => read("mqtt.ca_file", p)?,
+        None => {
+            return Err(MqttError::Url(
+                "mqtts:// needs mqtt.ca_file (the broker's CA, PEM)".into(),
+            ))
+        }
+    };
+    let client_auth = match (&cfg.client_cert_file, &cfg.client_key_file) {
+        (Some(c), Some(k)) => Some((
+            read("mqtt.client_cert_file", c)?,
+            read("mqtt.client_key_file", k)?,
+        )),
+        _ => None,
+    };
+    Ok(Transport::tls_with_config(TlsConfiguration::Simple {
+        ca,
+        alpn: None,
+        client_auth,
+    }))
+}
+
+/// The reconnect delay: 100 ms, doubling after each failure up to `max`, back to 100 ms once
+/// connected.
+pub(crate) struct Backoff {
+    delay: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+
+    pub(crate) fn new(max: Duration) -> Backoff {
+        Backoff {
+            delay: Self::FIRST,
+            max,
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.delay = Self::FIRST;
+    }
+
+    /// The delay before the next attempt; the one after is twice as long (capped).
+    pub(crate) fn next_delay(&mut self) -> Duration {
+        let d = self.delay;
+        self.delay = (self.delay * 2).min(self.max);
+        d
+    }
+}
+
 pub fn options(cfg: &MqttConfig, url: &str, password: Option<String>) -> Result<MqttOptions, MqttError> {
     let (host, port, tls) = parse_url(url)?;
     let mut o = MqttOptions::new(cfg.client_id.clone(), host, port);
     o.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(5)));
     o.set_clean_session(false);
     o.set_manual_acks(true);
-    // Well above our own payload limit: rumqttc drops the connection on an oversized packet and
-    // the broker would resend it on every reconnect. We reject oversized payloads ourselves.
-    let limit = (cfg.max_payload_bytes.saturating_mul(4)).max(16 << 20);
-    o.set_max_packet_size(limit, 1 << 20);
+    o.set_max_packet_size(packet_limit(cfg), 1 << 20);
     o.set_inflight(100);
     o.set_request_channel_capacity(4096);
     if let Some(user) = &cfg.username {
         o.set_credentials(user.clone(), password.unwrap_or_default());
     }
     if tls {
-        let read = |key: &'static str, p: &std::path::Path| {
-            std::fs::read(p).map_err(|source| MqttError::File {
-                key,
-                path: p.display().to_string(),
-                source,
-            })
-        };
-        let ca = match &cfg.ca_file {
-            Some(p) => read("mqtt.ca_file", p)?,
-            None => {
-                return Err(MqttError::Url(
-                    "mqtts:// needs mqtt.ca_file (the broker's CA, PEM)".into(),
-                ))
-            }
-        };
-        let client_auth = match (&cfg.client_cert_file, &cfg.client_key_file) {
-            (Some(c), Some(k)) => Some((
-                read("mqtt.client_cert_file", c)?,
-                read("mqtt.client_key_file", k)?,
-            )),
-            _ => None,
-        };
-        o.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
-            ca,
-            alpn: None,
-            client_auth,
-        }));
+        o.set_transport(tls_transport(cfg)?);
     }
     Ok(o)
 }
 
-/// What the MQTT task runs with.
-pub struct Source {
-    pub client: AsyncClient,
-    pub eventloop: EventLoop,
+/// What the MQTT task runs with (`C`, `E`: the client and event loop of the protocol version).
+pub struct Source<C = AsyncClient, E = EventLoop> {
+    pub client: C,
+    pub eventloop: E,
     pub topics: Vec<String>,
     pub tx: mpsc::Sender<Received>,
     pub clock: SharedClock,
@@ -146,7 +222,7 @@ pub async fn run(source: Source, signals: Signals) {
         mut pipeline_done,
     } = signals;
     let mut tx = Some(tx);
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(reconnect_max);
     let mut awaiting_subacks = 0usize;
     loop {
         let polled = tokio::select! {
@@ -160,7 +236,7 @@ pub async fn run(source: Source, signals: Signals) {
         };
         match polled {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
-                backoff = Duration::from_millis(100);
+                backoff.reset();
                 info!(session_present = ack.session_present, "mqtt: connected");
                 // "connected" (READY, /readyz) waits for every SUBACK, so nothing published
                 // after readiness can miss a subscription.
@@ -177,13 +253,15 @@ pub async fn run(source: Source, signals: Signals) {
                     topic: p.topic.clone(),
                     payload: p.payload.to_vec(),
                     received_at: clock.now(),
+                    properties: Vec::new(),
                 };
                 if p.qos == QoS::AtMostOnce {
                     debug!(topic = %p.topic, "QoS 0 message: accepted, but the provider should publish at QoS 1");
                 }
                 // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
                 // nothing unacked is lost, the broker holds it.
-                if sender.send(Received { msg, publish: p }).await.is_err() {
+                let ack = Ack::V4(client.clone(), p);
+                if sender.send(Received { msg, ack }).await.is_err() {
                     tx = None;
                 }
             }
@@ -205,13 +283,13 @@ pub async fn run(source: Source, signals: Signals) {
             Ok(_) => {}
             Err(e) => {
                 let _ = connected.send(false);
-                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "mqtt: connection failed");
+                let wait = backoff.next_delay();
+                warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt: connection failed");
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = shutdown.changed(), if tx.is_some() => { tx = None; }
                     _ = pipeline_done.changed(), if tx.is_none() => break,
                 }
-                backoff = (backoff * 2).min(reconnect_max);
             }
         }
     }
@@ -244,5 +322,14 @@ mod tests {
         );
         assert!(parse_url("http://x").is_err());
         assert!(parse_url("mqtt://x:notaport").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(500));
+        let got: Vec<u128> = (0..5).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(got, [100, 200, 400, 500, 500]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
     }
 }

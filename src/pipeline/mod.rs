@@ -103,10 +103,32 @@ impl Pipeline {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(msgs.len());
+        let mut result = Ok(());
         for m in msgs {
-            out.push(self.stages.process_one(&tx, m)?);
+            match self.stages.process_one(&tx, m) {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
-        tx.commit()?;
+        let result = result.and_then(|()| tx.commit().map_err(StoreError::from));
+        if let Err(e) = result {
+            // Rolled back: the overrides this attempt charged to the flood guard did not happen.
+            // Rebuild the guard from what is committed (the audit trail), as on start.
+            let mut guard =
+                FloodGuard::new(self.stages.cfg.override_.max_per_hour, self.stages.clock.clone());
+            let hour_ago = self.stages.clock.now() - jiff::SignedDuration::from_hours(1);
+            for name in self.stages.cfg.channels.keys() {
+                guard.seed(
+                    name,
+                    audit::overrides_since(&self.conn, name, hour_ago).unwrap_or(0),
+                );
+            }
+            self.stages.guard = guard;
+            return Err(e);
+        }
         Ok(out)
     }
 
@@ -170,7 +192,7 @@ impl Stages {
         let (require, allowed) = rule
             .map(|r| (r.require_signature, r.keys.as_slice()))
             .unwrap_or((false, &[]));
-        if let Err(why) = feed::auth::check(&m.payload, require, allowed, &self.keys) {
+        if let Err(why) = feed::auth::check(&m.payload, &m.properties, require, allowed, &self.keys) {
             return Err((format!("signature: {why}"), "signature"));
         }
         let inner = feed::auth::inner(&m.payload);

@@ -186,7 +186,7 @@ pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
 /// Every intent not yet finished, oldest first (for resume on start).
 pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
     let mut st = c.prepare(&format!(
-        "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, id"
+        "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, rowid"
     ))?;
     let rows = st.query_map([], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -282,7 +282,7 @@ pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
 pub fn waiting_for_digest(c: &Connection, channel: &str, day: &str) -> Result<Vec<Delivery>> {
     let mut st = c.prepare(&format!(
         "SELECT {COLS} FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day = ?2
-         ORDER BY created_ms, id"
+         ORDER BY created_ms, rowid"
     ))?;
     let rows = st.query_map([channel, day], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
