@@ -35,11 +35,15 @@ pub fn key_in(text: &str) -> Option<&str> {
 /// Returns (msg_id, payload).
 pub fn message(tag: &str, i: usize, emergency: bool, origin: &str) -> (String, Vec<u8>) {
     let event = format!("f{tag}{i}");
-    let payload = if emergency {
-        quake(&event, 1, 6.2, 30.3, 103.0, &place(tag, i), origin)
-    } else {
-        quake(&event, 1, 4.5, 31.5, 104.5, &place(tag, i), origin)
-    };
+    // Distinct quakes, not reports of one: alertd treats reports within 60 s, 50 km and ±0.7
+    // magnitude as the same quake whatever their ids. Fifteen epicentres ≥ 55 km apart around
+    // Chengdu (all within ~130 km), and each reuse of a spot 61 s earlier.
+    let spot = i % 15;
+    let (lat, lon) = (29.6 + 0.5 * (spot / 3) as f64, 103.4 + 0.6 * (spot % 3) as f64);
+    let base: jiff::Timestamp = origin.parse().expect("origin");
+    let origin = (base - jiff::SignedDuration::from_secs(61 * (i / 15) as i64)).to_string();
+    let mag = if emergency { 6.2 } else { 4.5 };
+    let payload = quake(&event, 1, mag, lat, lon, &place(tag, i), &origin);
     (format!("{event}-r1"), payload)
 }
 
