@@ -430,13 +430,13 @@ async fn disk_full() {
     drop(disk);
 }
 
-// ---- Regression tests for two faults the suite's analysis found in src/ (see bench/README.md,
-// ---- "Bugs found"). They are ignored until the fixes land; run with `--ignored`.
+// ---- Regression tests for two faults the suite's analysis found in src/ (bench/README.md,
+// ---- "Bugs found"; fixed in 0bd5e0d).
 
 /// Weibo's crash safety rests on resending the post whose answer was lost *first* (its resend
-/// is then answered 20019). `outbox::pending` orders by (created_ms, id): deliveries created in
-/// the same millisecond resume in delivery-id (hash) order, so another post can go out before
-/// the unanswered one, whose resend is then published a second time.
+/// is then answered 20019). `outbox::pending` used to order by (created_ms, id): deliveries
+/// created in the same millisecond resumed in delivery-id (hash) order, so another post could go
+/// out before the unanswered one, whose resend was then published a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weibo_resume_keeps_creation_order() {
     // A clock that does not move: every delivery is created in the same millisecond.
@@ -472,8 +472,8 @@ async fn weibo_resume_keeps_creation_order() {
 }
 
 /// An emergency override spends a flood-guard cell inside the batch's transaction; when the
-/// commit fails (disk full) and the batch is retried, the cell is spent again. After a few
-/// failed attempts the guard is empty and the emergencies, once committed, are held.
+/// commit failed (disk full) and the batch was retried, the cell used to be spent again, so after
+/// a few failed attempts the guard was empty and the emergencies, once committed, were held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_guard_is_not_spent_by_failed_commits() {
     let now = jiff::Timestamp::now();
