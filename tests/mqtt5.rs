@@ -86,8 +86,10 @@ async fn a_quake_published_over_mqtt5_reaches_wechat_and_weibo() {
 
     let reason = publish5(&mq.url(), "feeds/seismic/cenc", &lushan(), Vec::new()).await;
     assert_eq!(reason, PubAckReason::Success);
-    wait_for("one WeChat push and one Weibo post", 10, || {
-        env.wechat.jobs().len() == 1 && env.weibo.posts().len() == 1
+    wait_for("one WeChat push and one Weibo post, recorded", 10, || {
+        env.wechat.jobs().len() == 1
+            && env.weibo.posts().len() == 1
+            && env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 2
     })
     .await;
     let d_ok: Vec<_> = env.deliveries();
