@@ -1,0 +1,68 @@
+use super::*;
+
+#[test]
+fn quickstart_is_valid() {
+    let c = Config::quickstart();
+    assert_eq!(c.mqtt.url, "embedded");
+    assert_eq!(c.rules.quake.len(), 4);
+    assert!(c.channels["wechat"].dry_run);
+}
+
+#[test]
+fn unknown_key_is_named_with_line() {
+    let e = Config::parse(
+        "[jurisdiction]\nname='x'\nlat=1\nlon=2\nlattitude=3\n",
+        Path::new("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("line 5") && e.contains("lattitude"), "{e}");
+}
+
+#[test]
+fn semantic_problems_name_keys() {
+    let e = Config::parse(
+        "[jurisdiction]\nname='x'\nlat=100\nlon=2\n[channels.wechat]\nkind='wechat'\n",
+        Path::new("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("jurisdiction.lat"), "{e}");
+    assert!(e.contains("channels.wechat.appid"), "{e}");
+    assert!(e.contains("channels.wechat.secret"), "{e}");
+}
+
+#[test]
+fn mqtt_protocol_is_validated() {
+    let base = "[jurisdiction]\nname='x'\nlat=1\nlon=2\n";
+    let c = Config::parse(base, Path::new("a.toml")).unwrap();
+    assert_eq!(c.mqtt.protocol, "3.1.1");
+    assert!(!c.mqtt.is_v5());
+    assert_eq!(c.mqtt.session_expiry_secs, 604800);
+    let c = Config::parse(
+        &format!("[mqtt]\nprotocol = \"5\"\nsession_expiry_secs = 3600\n{base}"),
+        Path::new("a.toml"),
+    )
+    .unwrap();
+    assert!(c.mqtt.is_v5());
+    assert_eq!(c.mqtt.session_expiry_secs, 3600);
+    let e = Config::parse(&format!("[mqtt]\nprotocol = \"4\"\n{base}"), Path::new("a.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mqtt.protocol: \"4\""), "{e}");
+    let e = Config::parse(
+        &format!("[mqtt]\nurl = \"embedded\"\nprotocol = \"5\"\n{base}"),
+        Path::new("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("mqtt.protocol") && e.contains("embedded"), "{e}");
+}
+
+#[test]
+fn deploy_example_parses() {
+    let text = include_str!("../../deploy/alertd.toml");
+    std::env::remove_var("CREDENTIALS_DIRECTORY");
+    // Paths to secret files need not exist to parse.
+    Config::parse(text, Path::new("deploy/alertd.toml")).unwrap();
+}

@@ -1,0 +1,170 @@
+//! Semantic checks of a parsed config: every problem at once, each naming its key.
+
+use super::*;
+
+impl Config {
+    /// Every semantic problem, each naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let j = &self.jurisdiction;
+        if !(-90.0..=90.0).contains(&j.lat) {
+            p.push(format!("jurisdiction.lat: {} is outside [-90, 90]", j.lat));
+        }
+        if !(-180.0..=180.0).contains(&j.lon) {
+            p.push(format!("jurisdiction.lon: {} is outside [-180, 180]", j.lon));
+        }
+        if self.mqtt.topics.is_empty() {
+            p.push("mqtt.topics: at least one topic is needed".into());
+        }
+        if self.mqtt.url != "embedded"
+            && !self.mqtt.url.starts_with("mqtt://")
+            && !self.mqtt.url.starts_with("mqtts://")
+        {
+            p.push(format!(
+                "mqtt.url: {:?} must start with mqtt:// or mqtts://, or be \"embedded\"",
+                self.mqtt.url
+            ));
+        }
+        if self.mqtt.password.is_some() && self.mqtt.password_file.is_some() {
+            p.push("mqtt.password and mqtt.password_file: give one, not both".into());
+        }
+        match self.mqtt.protocol.as_str() {
+            "3.1.1" => {}
+            "5" if self.mqtt.url == "embedded" => p.push(
+                "mqtt.protocol: \"5\" needs an external broker; the embedded broker speaks MQTT 3.1.1".into(),
+            ),
+            "5" => {}
+            other => p.push(format!("mqtt.protocol: {other:?} is not \"3.1.1\" or \"5\"")),
+        }
+        for (i, r) in self.rules.quake.iter().enumerate() {
+            if r.max_distance_km < 0.0 {
+                p.push(format!("rules.quake[{i}].max_distance_km: must not be negative"));
+            }
+        }
+        for (key, list) in [
+            (
+                "rules.weather.emergency_colors",
+                &self.rules.weather.emergency_colors,
+            ),
+            ("rules.weather.routine_colors", &self.rules.weather.routine_colors),
+        ] {
+            for c in list {
+                if crate::feed::Color::parse(c).is_none() {
+                    p.push(format!("{key}: unknown colour {c:?} (red, orange, yellow, blue)"));
+                }
+            }
+        }
+        for (i, f) in self.feeds.iter().enumerate() {
+            if let Some(fmt) = &f.format {
+                if !["native", "cap", "usgs", "cenc"].contains(&fmt.as_str()) {
+                    p.push(format!(
+                        "feeds[{i}].format: {fmt:?} is not one of native, cap, usgs, cenc"
+                    ));
+                }
+            }
+            for k in &f.keys {
+                if !self.feed_keys.contains_key(k) {
+                    p.push(format!("feeds[{i}].keys: {k:?} is not in [feed_keys]"));
+                }
+            }
+            if f.require_signature && self.feed_keys.is_empty() {
+                p.push(format!(
+                    "feeds[{i}].require_signature: no [feed_keys] are configured"
+                ));
+            }
+        }
+        for (name, k) in &self.feed_keys {
+            secret_problem(
+                &mut p,
+                &format!("feed_keys.{name}"),
+                "secret",
+                &k.secret,
+                &k.secret_file,
+                false,
+            );
+        }
+        for (name, c) in &self.channels {
+            let at = format!("channels.{name}");
+            if jiff::tz::TimeZone::get(&c.timezone).is_err() {
+                p.push(format!("{at}.timezone: unknown time zone {:?}", c.timezone));
+            }
+            if name.len() > 16 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                p.push(format!(
+                    "{at}: channel names are ASCII letters, digits and _ (≤ 16)"
+                ));
+            }
+            match c.kind {
+                ChannelKind::Wechat => {
+                    if c.appid.is_none() {
+                        p.push(format!("{at}.appid: required for kind \"wechat\""));
+                    }
+                    secret_problem(&mut p, &at, "secret", &c.secret, &c.secret_file, c.dry_run);
+                }
+                ChannelKind::Weibo => {
+                    secret_problem(
+                        &mut p,
+                        &at,
+                        "access_token",
+                        &c.access_token,
+                        &c.access_token_file,
+                        c.dry_run,
+                    );
+                    if c.link.is_none() {
+                        p.push(format!(
+                            "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
+                        ));
+                    }
+                }
+                ChannelKind::Wecom => secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run),
+                ChannelKind::Webhook => {
+                    if c.url.is_none() {
+                        p.push(format!("{at}.url: required for kind \"webhook\""));
+                    }
+                }
+                ChannelKind::Website => {
+                    if c.web_root.is_none() {
+                        p.push(format!("{at}.web_root: required for kind \"website\""));
+                    }
+                    if c.link_base.is_none() {
+                        p.push(format!("{at}.link_base: required for kind \"website\""));
+                    }
+                }
+            }
+            for (key, v) in [("digest_at", &c.digest_at), ("reserve_until", &c.reserve_until)] {
+                if let Some(v) = v {
+                    if parse_hhmm(v).is_none() {
+                        p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));
+                    }
+                }
+            }
+            if c.routine == RoutinePolicy::Digest && c.digest_at.is_none() {
+                p.push(format!("{at}.digest_at: required with routine = \"digest\""));
+            }
+            for f in &c.emergency_fallback {
+                if f != "freepublish" && !self.channels.contains_key(f) {
+                    p.push(format!(
+                        "{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"
+                    ));
+                }
+            }
+        }
+        p
+    }
+}
+
+pub(super) fn secret_problem(
+    p: &mut Vec<String>,
+    at: &str,
+    key: &str,
+    inline: &Option<String>,
+    file: &Option<PathBuf>,
+    dry_run: bool,
+) {
+    if inline.is_some() && file.is_some() {
+        p.push(format!("{at}.{key} and {at}.{key}_file: give one, not both"));
+    } else if inline.is_none() && file.is_none() && !dry_run && credential_path(at, key).is_none() {
+        p.push(format!(
+            "{at}.{key}: required (inline, {key}_file, or a systemd credential)"
+        ));
+    }
+}
