@@ -12,6 +12,7 @@ pub mod journal;
 pub mod ledger;
 pub mod manual;
 pub mod outbox;
+pub mod writer;
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -25,6 +26,10 @@ pub enum StoreError {
     Dir { path: String, source: std::io::Error },
     #[error("store: corrupt row: {0}")]
     Corrupt(String),
+    /// The write ran but its transaction did not commit (disk full, I/O error), or the writer
+    /// thread is gone.
+    #[error("store: not committed: {0}")]
+    Commit(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -159,11 +164,22 @@ pub fn open(path: &Path) -> Result<Connection> {
         })?;
     }
     let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Two connections write (the pipeline's and the deliverer's writer). SQLite's default busy
+    // handler (what busy_timeout installs) sleeps 1, 2, 5, 10 … 100 ms between tries, far longer
+    // than a commit holds the lock (about a millisecond): in a burst the pipeline slept 1.4 s in
+    // 9 s that way (bench/README.md, finding 1). Poll every 50 µs instead, then every
+    // millisecond, for about 20 s in all.
+    conn.busy_handler(Some(busy_wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     init(&conn)?;
     Ok(conn)
+}
+
+fn busy_wait(tries: i32) -> bool {
+    let pause = if tries < 200 { 50 } else { 1000 };
+    std::thread::sleep(std::time::Duration::from_micros(pause));
+    tries < 20_000
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.

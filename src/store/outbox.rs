@@ -118,7 +118,7 @@ pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
 }
 
 /// A delivery intent as the deliverer needs it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Delivery {
     pub id: String,
     pub alert_id: i64,

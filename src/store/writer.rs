@@ -1,0 +1,157 @@
+//! One thread owns the deliverer's connection and group-commits what it is sent.
+//!
+//! Why not a `Mutex<Connection>` behind `spawn_blocking`: every delivery result was then its own
+//! transaction and its own fsync, queued on the mutex by a parked blocking-pool thread. At
+//! 500 msg/s that is ~1,500 fsyncs a second — more than the disk does — and up to 516 threads
+//! (bench/README.md, profile findings 2 and 3). Here callers send a closure and await the answer;
+//! the thread runs everything queued so far in **one** transaction (one fsync), each closure in
+//! its own savepoint so that one failing write does not undo the others, and answers each caller
+//! only **after the commit** that holds its write. "Recorded" therefore still means "on disk"
+//! (`synchronous=FULL`), which the Weibo worker relies on before its next post; it just shares
+//! that fsync with every other write that arrived meanwhile.
+//!
+//! If the commit fails (disk full), every closure of the batch is answered with the error: none
+//! of them happened, and the callers retry.
+
+use super::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Most closures in one transaction; the rest wait for the next.
+const MAX_BATCH: usize = 512;
+
+/// A closure's verdict, given once the batch's commit is known: `None` = committed.
+type Done = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// Runs inside the batch's transaction (or is told why it cannot); says whether it succeeded
+/// and how to answer.
+type Op = Box<dyn FnOnce(std::result::Result<&Connection, &StoreError>) -> (bool, Done) + Send>;
+
+/// A handle to the writer thread; cheap to clone. The thread ends when every handle is gone.
+#[derive(Clone)]
+pub struct Writer {
+    ops: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    /// Starts the thread that owns `conn`.
+    pub fn spawn(conn: Connection, name: &str) -> std::io::Result<Writer> {
+        let (ops, rx) = mpsc::channel::<Op>();
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || run(conn, rx))?;
+        Ok(Writer { ops })
+    }
+
+    /// Runs `f` in the writer's next transaction; resolves after that transaction committed.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T>>();
+        let op: Op = Box::new(move |c| {
+            let r = match c {
+                Ok(c) => f(c),
+                Err(e) => Err(not_committed(e)),
+            };
+            let ok = r.is_ok();
+            let done: Done = Box::new(move |commit: Option<&StoreError>| {
+                let r = match (r, commit) {
+                    (Ok(_), Some(e)) => Err(not_committed(e)),
+                    (r, _) => r,
+                };
+                let _ = answer.send(r);
+            });
+            (ok, done)
+        });
+        self.ops
+            .send(op)
+            .map_err(|_| StoreError::Commit("the store writer has stopped".into()))?;
+        answered
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Commit("the store writer has stopped".into())))
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Op>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Op>) {
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, StoreError::from(e)),
+    };
+    let mut answers: Vec<(bool, Done)> = Vec::with_capacity(batch.len());
+    let mut ops = batch.into_iter();
+    let mut lost = None;
+    for op in ops.by_ref() {
+        let sp = match tx.savepoint() {
+            Ok(sp) => sp,
+            Err(e) => {
+                lost = Some(StoreError::from(e));
+                break;
+            }
+        };
+        let (ok, done) = op(Ok(&sp));
+        // A failed savepoint rolls back on drop; a good one is released into the transaction.
+        let released = if ok {
+            sp.commit()
+        } else {
+            drop(sp);
+            Ok(())
+        };
+        answers.push((ok, done));
+        if let Err(e) = released {
+            lost = Some(StoreError::from(e));
+            break;
+        }
+        // SQLite rolls the whole transaction back by itself after some errors (SQLITE_FULL,
+        // IOERR): what ran before is gone, so nothing of this batch may be reported as done.
+        if tx.is_autocommit() {
+            lost = Some(StoreError::Commit(
+                "the transaction was rolled back by SQLite (disk full or I/O error)".into(),
+            ));
+            break;
+        }
+    }
+    let commit = match lost {
+        Some(e) => {
+            drop(tx);
+            Err(e)
+        }
+        None => tx.commit().map_err(StoreError::from),
+    };
+    let err = commit.err();
+    for (_, done) in answers {
+        done(err.as_ref());
+    }
+    if let Some(e) = err {
+        // The ops never run are answered with the same error; their callers retry.
+        fail_all(ops.collect(), e);
+    }
+}
+
+fn not_committed(e: &StoreError) -> StoreError {
+    let why = e.to_string();
+    let why = why.strip_prefix("store: ").unwrap_or(&why);
+    StoreError::Commit(why.strip_prefix("not committed: ").unwrap_or(why).to_string())
+}
+
+/// Answers ops that never ran with `e`.
+fn fail_all(batch: Vec<Op>, e: StoreError) {
+    for op in batch {
+        let (_, done) = op(Err(&e));
+        done(Some(&e));
+    }
+}
