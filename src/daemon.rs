@@ -140,12 +140,16 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         initial: Duration::from_millis(cfg.deliver.retry_initial_ms.max(1)),
         max: Duration::from_secs(cfg.deliver.retry_max_secs.max(1)),
     };
-    let deliverer = Arc::new(Deliverer::new(
-        store::open(&cfg.store.path)?,
-        slots,
-        clock.clone(),
-        policy,
-    ));
+    let deliverer = Arc::new(
+        Deliverer::new(
+            store::open(&cfg.store.path)?,
+            slots,
+            clock.clone(),
+            policy,
+            &cfg.store.path,
+        )
+        .map_err(|e| DaemonError::Setup(format!("deliverer (writer thread, post log): {e}")))?,
+    );
 
     let mqtt_url = if cfg.mqtt.url == "embedded" {
         embedded_broker(cfg.mqtt.embedded_port)?
@@ -322,16 +326,18 @@ fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links
             }
         };
         let Some(outcomes) = outcomes else { break };
-        for r in &batch {
-            if !r.ack.try_ack() {
-                rt.block_on(r.ack.ack());
-            }
-        }
+        // Committed: the deliveries go first (they are the latency the public sees), then the
+        // acks. Both are safe now, as the batch is on disk.
         for o in outcomes {
             if let Outcome::Accepted { deliveries, .. } = o {
                 for job in deliveries {
                     let _ = deliver.send(job);
                 }
+            }
+        }
+        for r in &batch {
+            if !r.ack.try_ack() {
+                rt.block_on(r.ack.ack());
             }
         }
     }

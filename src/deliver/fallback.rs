@@ -83,7 +83,9 @@ pub fn next_step(
         },
     )?;
     tracing::warn!(alert = row.alert_id, step = first, channel = %channel, refusal = %refusal, "emergency fallback");
-    Ok(Some(Job { id, channel }))
+    // Read back in this transaction, so the step starts without another store round trip.
+    let row = outbox::get(tx, &id)?.map(std::sync::Arc::new);
+    Ok(Some(Job { id, channel, row }))
 }
 
 /// What the officers are told on a staff channel.

@@ -15,11 +15,13 @@
 pub mod channels;
 pub mod confirm;
 pub mod fallback;
+pub mod posted;
 pub mod retry;
 
 use crate::clock::SharedClock;
-use crate::store::{self, audit, ledger, ms, outbox};
+use crate::store::{self, audit, ledger, ms, outbox, writer::Writer};
 use channels::{Channel, Request};
+use posted::{Mark, Posted};
 use retry::RetryPolicy;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
@@ -29,11 +31,24 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-/// A delivery to make: its id and its channel.
+/// A delivery to make: its id and its channel, and the row as committed when whoever created
+/// it has it at hand (the pipeline reads it back in its transaction), so the first attempt does
+/// not wait for a store read. Without it the deliverer loads the row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: String,
     pub channel: String,
+    pub row: Option<Arc<outbox::Delivery>>,
+}
+
+impl Job {
+    pub fn new(id: String, channel: String) -> Self {
+        Job {
+            id,
+            channel,
+            row: None,
+        }
+    }
 }
 
 pub struct ChannelSlot {
@@ -42,14 +57,25 @@ pub struct ChannelSlot {
 }
 
 pub struct Deliverer {
-    db: Arc<Mutex<Connection>>,
+    /// Every store access of the deliverer goes through its one writer thread (group commit).
+    db: Writer,
     channels: HashMap<String, ChannelSlot>,
     clock: SharedClock,
     policy: RetryPolicy,
     inflight: Mutex<HashSet<String>>,
+    /// Serial channels' results, durable before their next post without the store's lock.
+    posted: Arc<Posted>,
     /// Follow-up jobs the deliverer creates itself (fallback steps).
     followups: mpsc::UnboundedSender<Job>,
     followups_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+}
+
+/// Whether a delivery's result is in the store when `deliver_inner` returns, or will be (the
+/// post log holds it meanwhile and the finishing task releases the in-flight mark).
+#[derive(Debug, PartialEq, Eq)]
+enum Settled {
+    Now,
+    Later,
 }
 
 /// How a delivery ended, as `finish` records it.
@@ -70,31 +96,28 @@ impl Deliverer {
         channels: HashMap<String, ChannelSlot>,
         clock: SharedClock,
         policy: RetryPolicy,
-    ) -> Self {
+        store_path: &std::path::Path,
+    ) -> std::io::Result<Self> {
         let (followups, rx) = mpsc::unbounded_channel();
-        Self {
-            db: Arc::new(Mutex::new(db)),
+        Ok(Self {
+            posted: Arc::new(Posted::open(store_path)?),
+            db: Writer::spawn(db, "store-writer")?,
             channels,
             clock,
             policy,
             inflight: Mutex::new(HashSet::new()),
             followups,
             followups_rx: Mutex::new(Some(rx)),
-        }
+        })
     }
 
+    /// Runs `f` in the writer's next group commit; resolves once that is on disk.
     async fn with_db<T, F>(&self, f: F) -> store::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> store::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> store::Result<T> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = db.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut c)
-        })
-        .await
-        .unwrap_or_else(|e| Err(store::StoreError::Corrupt(format!("store task failed: {e}"))))
+        self.db.run(f).await
     }
 
     /// Writes a result, retrying while the store is unavailable (disk full, locked). If it never
@@ -102,7 +125,7 @@ impl Deliverer {
     async fn record<T, F>(&self, what: &str, f: F) -> Option<T>
     where
         T: Send + 'static,
-        F: Fn(&mut Connection) -> store::Result<T> + Send + Sync + Clone + 'static,
+        F: Fn(&Connection) -> store::Result<T> + Send + Sync + Clone + 'static,
     {
         for attempt in 1..=20u32 {
             match self.with_db(f.clone()).await {
@@ -121,33 +144,32 @@ impl Deliverer {
         let mut followups = self.followups_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut tasks = JoinSet::new();
         // Serial channels get one worker each, fed in order.
-        let mut queues: HashMap<String, mpsc::UnboundedSender<String>> = HashMap::new();
+        let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
         for (name, slot) in &self.channels {
             if slot.client.serial() {
-                let (tx, mut qrx) = mpsc::unbounded_channel::<String>();
+                let (tx, mut qrx) = mpsc::unbounded_channel::<Job>();
                 let me = self.clone();
                 tasks.spawn(async move {
-                    while let Some(id) = qrx.recv().await {
-                        me.deliver(&id).await;
+                    while let Some(job) = qrx.recv().await {
+                        me.deliver(job).await;
                     }
                 });
                 queues.insert(name.clone(), tx);
             }
         }
-        match self.with_db(|c| outbox::pending(c)).await {
+        self.apply_post_log().await;
+        match self.with_db(outbox::pending).await {
             Ok(pending) => {
                 if !pending.is_empty() {
                     info!(count = pending.len(), "resuming unfinished deliveries");
                 }
                 for d in pending {
-                    self.clone().dispatch(
-                        &mut tasks,
-                        &queues,
-                        Job {
-                            id: d.id,
-                            channel: d.channel,
-                        },
-                    );
+                    let job = Job {
+                        id: d.id.clone(),
+                        channel: d.channel.clone(),
+                        row: Some(Arc::new(d)),
+                    };
+                    self.clone().dispatch(&mut tasks, &queues, job);
                 }
             }
             Err(e) => error!(error = %e, "cannot read pending deliveries"),
@@ -178,7 +200,7 @@ impl Deliverer {
     fn dispatch(
         self: Arc<Self>,
         tasks: &mut JoinSet<()>,
-        queues: &HashMap<String, mpsc::UnboundedSender<String>>,
+        queues: &HashMap<String, mpsc::UnboundedSender<Job>>,
         job: Job,
     ) {
         let fresh = self
@@ -190,23 +212,119 @@ impl Deliverer {
             return;
         }
         if let Some(q) = queues.get(&job.channel) {
-            let _ = q.send(job.id);
+            let _ = q.send(job);
             return;
         }
-        tasks.spawn(async move { self.deliver(&job.id).await });
+        tasks.spawn(async move { self.deliver(job).await });
     }
 
-    async fn deliver(self: &Arc<Self>, id: &str) {
-        self.deliver_inner(id).await;
-        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    async fn deliver(self: &Arc<Self>, job: Job) {
+        let id = job.id.clone();
+        if self.deliver_inner(job).await == Settled::Now {
+            self.inflight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
     }
 
-    async fn deliver_inner(self: &Arc<Self>, id: &str) {
-        let key = id.to_string();
-        let row = match self.with_db(move |c| outbox::get(c, &key)).await {
-            Ok(Some(r)) if r.status == "pending" => r,
-            Ok(_) => return,
-            Err(e) => return error!(delivery = id, error = %e, "cannot load delivery"),
+    /// Applies the post log's marks that the store does not have yet (a crash came between a
+    /// post and its group commit), before anything pending is resumed; then empties the log.
+    async fn apply_post_log(&self) {
+        let marks = match self.posted.replay() {
+            Ok(m) => m,
+            Err(e) => {
+                return error!(file = %self.posted.path().display(), error = %e,
+                              "cannot read the post log; its posts may be resent (20019 catches the latest)")
+            }
+        };
+        if marks.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let n = marks.len();
+        let applied = self
+            .record("post log", move |c| {
+                let mut moved = 0;
+                for m in &marks {
+                    let note = m
+                        .note
+                        .as_deref()
+                        .map(|n| format!("{n} (recovered from the post log)"));
+                    let done = outbox::finish(
+                        c,
+                        &m.id,
+                        outbox::Status::Delivered,
+                        m.platform_ref.as_deref(),
+                        Some(note.as_deref().unwrap_or("recovered from the post log")),
+                        None,
+                        now,
+                    )?;
+                    moved += usize::from(done);
+                }
+                Ok(moved)
+            })
+            .await;
+        if let Some(moved) = applied {
+            info!(marks = n, moved, "post log applied to the store");
+            self.posted.settled(0);
+        }
+    }
+
+    /// A serial channel's successful post: the mark is made durable in the post log (so the next
+    /// post may go), and the store learns of it in the writer's next group commit, without this
+    /// worker waiting for the store's lock. Falls back to waiting when the log cannot be written.
+    async fn finish_posted(self: &Arc<Self>, row: outbox::Delivery, out: Outcome) -> Settled {
+        let mark = Mark {
+            id: row.id.clone(),
+            platform_ref: out.platform_ref.clone(),
+            note: out.note.clone(),
+        };
+        let log = self.posted.clone();
+        let written = tokio::task::spawn_blocking(move || log.append(&mark)).await;
+        match written {
+            Ok(Ok(())) => {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    // Unrecorded, the mark stays in the log and is applied on the next start.
+                    if me.finish(&row, out).await {
+                        me.posted.settled(1);
+                    }
+                    me.inflight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&row.id);
+                });
+                Settled::Later
+            }
+            Ok(Err(e)) => {
+                error!(file = %self.posted.path().display(), error = %e, "cannot write the post log; waiting for the store");
+                self.finish(&row, out).await;
+                Settled::Now
+            }
+            Err(e) => {
+                error!(error = %e, "post log task failed; waiting for the store");
+                self.finish(&row, out).await;
+                Settled::Now
+            }
+        }
+    }
+
+    async fn deliver_inner(self: &Arc<Self>, job: Job) -> Settled {
+        let row = match job.row {
+            Some(r) if r.status == "pending" => Arc::unwrap_or_clone(r),
+            Some(_) => return Settled::Now,
+            None => {
+                let key = job.id.clone();
+                match self.with_db(move |c| outbox::get(c, &key)).await {
+                    Ok(Some(r)) if r.status == "pending" => r,
+                    Ok(_) => return Settled::Now,
+                    Err(e) => {
+                        error!(delivery = %job.id, error = %e, "cannot load delivery");
+                        return Settled::Now;
+                    }
+                }
+            }
         };
         let fail = |note: String, refund: bool, fallback: bool| Outcome {
             status: outbox::Status::Failed,
@@ -218,7 +336,8 @@ impl Deliverer {
         };
         let Some(slot) = self.channels.get(&row.channel) else {
             let reason = format!("channel {:?} is no longer configured", row.channel);
-            return self.finish(&row, fail(reason, true, false)).await;
+            self.finish(&row, fail(reason, true, false)).await;
+            return Settled::Now;
         };
         let req = Request {
             delivery_id: row.id.clone(),
@@ -239,7 +358,8 @@ impl Deliverer {
                     status: outbox::Status::Expired,
                     ..fail(reason, true, false)
                 };
-                return self.finish(&row, out).await;
+                self.finish(&row, out).await;
+                return Settled::Now;
             }
             attempt += 1;
             let started = std::time::Instant::now();
@@ -281,12 +401,15 @@ impl Deliverer {
                         refund: false,
                         fallback: false,
                     };
-                    self.finish(&row, out).await;
                     if let Some(r) = confirm_ref {
                         let (me, client, id) = (self.clone(), slot.client.clone(), row.id.clone());
                         tokio::spawn(async move { confirm::watch(me, client, id, r).await });
                     }
-                    return;
+                    if status == outbox::Status::Delivered && slot.client.serial() {
+                        return self.finish_posted(row, out).await;
+                    }
+                    self.finish(&row, out).await;
+                    return Settled::Now;
                 }
                 Err(e) if e.retryable => {
                     metrics::counter!("alertd_delivery_retries_total", "channel" => row.channel.clone())
@@ -303,23 +426,25 @@ impl Deliverer {
                 Err(e) => {
                     error!(delivery = %row.id, channel = %row.channel, error = %e, "delivery refused");
                     let fb = e.code.is_some_and(fallback::triggers);
-                    return self.finish(&row, fail(e.message, e.refund_quota, fb)).await;
+                    self.finish(&row, fail(e.message, e.refund_quota, fb)).await;
+                    return Settled::Now;
                 }
             }
         }
     }
 
-    /// Records the final state, the quota refund and the next fallback step, in one transaction.
-    async fn finish(&self, row: &outbox::Delivery, out: Outcome) {
+    /// Records the final state, the quota refund and the next fallback step, atomically (one
+    /// savepoint of the writer's group commit); returns once that is on disk, with whether it
+    /// was recorded at all (false only when the store refused every retry).
+    async fn finish(&self, row: &outbox::Delivery, out: Outcome) -> bool {
         metrics::counter!("alertd_deliveries_total", "channel" => row.channel.clone(), "outcome" => out.status.as_str())
             .increment(1);
         let (row, now) = (row.clone(), self.clock.now());
         let out = Arc::new(out);
         let next = self
-            .record("delivery result", move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            .record("delivery result", move |tx| {
                 let moved = outbox::finish(
-                    &tx,
+                    tx,
                     &row.id,
                     out.status,
                     out.platform_ref.as_deref(),
@@ -329,11 +454,11 @@ impl Deliverer {
                 )?;
                 if moved && out.refund {
                     if let Some(day) = row.ledger_day.as_deref() {
-                        ledger::add(&tx, &row.channel, day, -1)?;
+                        ledger::add(tx, &row.channel, day, -1)?;
                         let reason =
                             format!("{}: {}", out.status.as_str(), out.note.as_deref().unwrap_or(""));
                         audit::append(
-                            &tx,
+                            tx,
                             &audit::Record {
                                 at: now,
                                 kind: "quota_refund",
@@ -346,17 +471,17 @@ impl Deliverer {
                     }
                 }
                 let next = if moved {
-                    fallback::next_step(&tx, &row, out.fallback, out.note.as_deref(), now)?
+                    fallback::next_step(tx, &row, out.fallback, out.note.as_deref(), now)?
                 } else {
                     None
                 };
-                tx.commit()?;
                 Ok(next)
             })
-            .await
-            .flatten();
-        if let Some(job) = next {
+            .await;
+        let recorded = next.is_some();
+        if let Some(job) = next.flatten() {
             let _ = self.followups.send(job);
         }
+        recorded
     }
 }

@@ -169,8 +169,15 @@ pub fn record(
         warn!(subject = %it.subject, channel = %it.channel, reason = %reason, "emergency override");
     }
     info!(subject = %it.subject, channel = %it.channel, status = status.as_str(), reason = %reason, "gate");
-    Ok((status == Status::Pending).then(|| Job {
+    if status != Status::Pending {
+        return Ok(None);
+    }
+    // The row as this transaction wrote it travels with the job: the deliverer's first attempt
+    // then needs no store read (the latency path is commit → request).
+    let row = outbox::get(tx, &it.id)?.map(std::sync::Arc::new);
+    Ok(Some(Job {
         id: it.id.clone(),
         channel: it.channel.to_string(),
+        row,
     }))
 }
