@@ -51,6 +51,8 @@ pub struct Running {
     connected: watch::Receiver<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pipeline: Option<std::thread::JoinHandle<()>>,
+    /// Lives as long as the daemon: its connections do not checkpoint by themselves.
+    _checkpointer: store::checkpoint::Checkpointer,
 }
 
 impl Running {
@@ -109,8 +111,9 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         }
         keys.insert(name.clone(), secret);
     }
+    let checkpointer = store::checkpoint::Checkpointer::spawn(&cfg.store.path)?;
     let pipeline = Pipeline::new(
-        store::open(&cfg.store.path)?,
+        store::open_hot(&cfg.store.path)?,
         cfg.clone(),
         composer,
         clock.clone(),
@@ -142,7 +145,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     };
     let deliverer = Arc::new(
         Deliverer::new(
-            store::open(&cfg.store.path)?,
+            store::open_hot(&cfg.store.path)?,
             slots,
             clock.clone(),
             policy,
@@ -238,6 +241,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         connected: connected_rx,
         tasks,
         pipeline: Some(pipeline),
+        _checkpointer: checkpointer,
     })
 }
 

@@ -6,6 +6,7 @@
 //! Times are stored as Unix milliseconds.
 
 pub mod audit;
+pub mod checkpoint;
 pub mod digests;
 pub mod events;
 pub mod journal;
@@ -173,6 +174,14 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     init(&conn)?;
+    Ok(conn)
+}
+
+/// As [`open`], for the daemon's hot connections (pipeline, deliverer's writer): no automatic
+/// checkpoint inside their commits; the daemon runs a [`checkpoint::Checkpointer`] instead.
+pub fn open_hot(path: &Path) -> Result<Connection> {
+    let conn = open(path)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }
 
