@@ -493,6 +493,9 @@ async fn phase(
             lat: percentiles(lat),
         });
     }
+    if let Ok(dir) = std::env::var("HARNESS_DUMP") {
+        dump_latencies(ctx, &dir, t.name, tag, &sent, t0);
+    }
     both.extend(per_msg.into_iter().flatten());
     PhaseResult {
         system: t.name,
@@ -506,6 +509,33 @@ async fn phase(
         threads_max,
         cpu_pct: (cpu1 - cpu0) as f64 / ctx.tck / wall.as_secs_f64() * 100.0,
         wall,
+    }
+}
+
+/// `HARNESS_DUMP=DIR`: one CSV per phase (seq, send offset ms, latency ms per channel), to see
+/// *when* a slow tail happened, not only that it did.
+fn dump_latencies(ctx: &Ctx, dir: &str, system: &str, tag: char, sent: &[Instant], t0: Instant) {
+    let mut csv = String::from("seq,sent_ms");
+    for name in CHANNELS {
+        csv.push_str(&format!(",{name}_ms"));
+    }
+    csv.push('\n');
+    for (seq, at) in sent.iter().enumerate() {
+        csv.push_str(&format!("{seq},{:.3}", (*at - t0).as_secs_f64() * 1e3));
+        for c in 0..CHANNELS.len() {
+            match ctx.rec.arrival(c, &format!("{tag}{seq}")) {
+                Some((arr, _)) => {
+                    let ms = arr.saturating_duration_since(*at).as_secs_f64() * 1e3;
+                    csv.push_str(&format!(",{ms:.3}"));
+                }
+                None => csv.push(','),
+            }
+        }
+        csv.push('\n');
+    }
+    let path = Path::new(dir).join(format!("{system}-{tag}.csv"));
+    if let Err(e) = std::fs::write(&path, csv) {
+        eprintln!("cannot write {}: {e}", path.display());
     }
 }
 
