@@ -26,11 +26,15 @@ pub async fn watch(d: Arc<Deliverer>, client: Arc<dyn Channel>, id: String, msg_
         d.record("mass job state", move |c| {
             outbox::set_job_status(c, &key, &st, now)?;
             if st == "SEND_FAIL" {
-                c.execute(
+                c.prepare_cached(
                     "UPDATE deliveries SET status = 'failed', last_error = ?2, updated_ms = ?3
                      WHERE id = ?1 AND status = 'delivered'",
-                    params![key, "the mass job ended SEND_FAIL (mass/get)", ms(now)],
-                )?;
+                )?
+                .execute(params![
+                    key,
+                    "the mass job ended SEND_FAIL (mass/get)",
+                    ms(now)
+                ])?;
             }
             Ok(())
         })

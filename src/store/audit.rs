@@ -44,9 +44,8 @@ fn digest(
 
 pub fn append(c: &Connection, r: &Record) -> Result<i64> {
     let prev: String = c
-        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |row| row.get(0))
         .optional()?
         .unwrap_or_else(|| GENESIS.to_string());
     let at = ms(r.at);
@@ -59,21 +58,23 @@ pub fn append(c: &Connection, r: &Record) -> Result<i64> {
         r.actor,
         r.reason,
     );
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO audit (at_ms, kind, channel, alert_id, actor, reason, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![at, r.kind, r.channel, r.alert_id, r.actor, r.reason, prev, hash],
-    )?;
+    )?
+    .execute(params![
+        at, r.kind, r.channel, r.alert_id, r.actor, r.reason, prev, hash
+    ])?;
     Ok(c.last_insert_rowid())
 }
 
 /// Overrides on `channel` at or after `since` (to seed the flood guard after a restart).
 pub fn overrides_since(c: &Connection, channel: &str, since: jiff::Timestamp) -> Result<u32> {
-    let n: i64 = c.query_row(
-        "SELECT COUNT(*) FROM audit WHERE kind = 'override' AND channel = ?1 AND at_ms >= ?2",
-        params![channel, ms(since)],
-        |r| r.get(0),
-    )?;
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT COUNT(*) FROM audit WHERE kind = 'override' AND channel = ?1 AND at_ms >= ?2",
+        )?
+        .query_row(params![channel, ms(since)], |r| r.get(0))?;
     Ok(n as u32)
 }
 
@@ -89,7 +90,7 @@ pub struct Row {
 }
 
 pub fn list(c: &Connection, kind: Option<&str>) -> Result<Vec<Row>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT id, at_ms, kind, channel, alert_id, actor, reason FROM audit
          WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
     )?;
@@ -109,7 +110,7 @@ pub fn list(c: &Connection, kind: Option<&str>) -> Result<Vec<Row>> {
 
 /// Walks the chain; returns the id of the first row that does not match, if any.
 pub fn verify(c: &Connection) -> Result<Option<(i64, String)>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT id, at_ms, kind, COALESCE(channel, ''), alert_id, actor, reason, prev_hash, hash
          FROM audit ORDER BY id",
     )?;

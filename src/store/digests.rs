@@ -5,13 +5,12 @@ use super::{ms, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub fn done(c: &Connection, channel: &str, day: &str) -> Result<bool> {
-    Ok(c.query_row(
-        "SELECT 1 FROM digests WHERE channel = ?1 AND day = ?2",
-        [channel, day],
-        |_| Ok(()),
+    Ok(
+        c.prepare_cached("SELECT 1 FROM digests WHERE channel = ?1 AND day = ?2")?
+            .query_row([channel, day], |_| Ok(()))
+            .optional()?
+            .is_some(),
     )
-    .optional()?
-    .is_some())
 }
 
 pub struct Done<'a> {
@@ -25,19 +24,19 @@ pub struct Done<'a> {
 }
 
 pub fn insert(c: &Connection, d: &Done) -> Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO digests (channel, day, at_ms, outcome, alert_id, items, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            d.channel,
-            d.day,
-            ms(d.at),
-            d.outcome,
-            d.alert_id,
-            d.items as i64,
-            d.reason
-        ],
-    )?;
+    )?
+    .execute(params![
+        d.channel,
+        d.day,
+        ms(d.at),
+        d.outcome,
+        d.alert_id,
+        d.items as i64,
+        d.reason
+    ])?;
     Ok(())
 }
 
@@ -53,7 +52,7 @@ pub struct Row {
 }
 
 pub fn recent(c: &Connection, limit: usize) -> Result<Vec<Row>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT channel, day, at_ms, outcome, alert_id, items, reason FROM digests ORDER BY at_ms DESC LIMIT ?1",
     )?;
     let rows = st.query_map([limit as i64], |r| {

@@ -37,9 +37,8 @@ pub struct EventState {
 pub fn find<'a>(c: &Connection, ids: impl IntoIterator<Item = &'a str>) -> Result<Option<EventState>> {
     for id in ids {
         let key: Option<String> = c
-            .query_row("SELECT event_key FROM event_ids WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT event_key FROM event_ids WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         if let Some(key) = key {
             return get(c, &key);
@@ -50,9 +49,8 @@ pub fn find<'a>(c: &Connection, ids: impl IntoIterator<Item = &'a str>) -> Resul
 
 pub fn get(c: &Connection, key: &str) -> Result<Option<EventState>> {
     let json: Option<String> = c
-        .query_row("SELECT state FROM events WHERE event_key = ?1", [key], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT state FROM events WHERE event_key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?;
     json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("event {key}: {e}"))))
         .transpose()
@@ -69,24 +67,22 @@ pub fn put<'a>(
         Kind::Earthquake => "earthquake",
         Kind::Weather => "weather",
     };
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO events (event_key, kind, state, updated_ms, origin_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(event_key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms,
                                               origin_ms = excluded.origin_ms",
-        params![state.event_key, kind, json, ms(now), state.origin_ms],
-    )?;
+    )?
+    .execute(params![state.event_key, kind, json, ms(now), state.origin_ms])?;
     for id in ids {
-        c.execute(
-            "INSERT OR IGNORE INTO event_ids (id, event_key) VALUES (?1, ?2)",
-            params![id, state.event_key],
-        )?;
+        c.prepare_cached("INSERT OR IGNORE INTO event_ids (id, event_key) VALUES (?1, ?2)")?
+            .execute(params![id, state.event_key])?;
     }
     Ok(())
 }
 
 /// Quake events whose origin time is within `window_ms` of `origin_ms`, closest first.
 pub fn near(c: &Connection, origin_ms: i64, window_ms: i64) -> Result<Vec<EventState>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT state FROM events WHERE kind = 'earthquake' AND origin_ms BETWEEN ?1 AND ?2
          ORDER BY ABS(origin_ms - ?3) LIMIT 20",
     )?;

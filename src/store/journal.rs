@@ -29,61 +29,53 @@ pub struct Entry<'a> {
 /// The id of an earlier entry with the same content, or the same sender and msg_id.
 pub fn find_duplicate(c: &Connection, hash: &str, sender_msg: Option<(&str, &str)>) -> Result<Option<i64>> {
     if let Some(id) = c
-        .query_row("SELECT id FROM journal WHERE content_hash = ?1", [hash], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT id FROM journal WHERE content_hash = ?1")?
+        .query_row([hash], |r| r.get(0))
         .optional()?
     {
         return Ok(Some(id));
     }
     if let Some((sender, msg)) = sender_msg {
         return Ok(c
-            .query_row(
-                "SELECT id FROM journal WHERE sender_id = ?1 AND msg_id = ?2",
-                [sender, msg],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT id FROM journal WHERE sender_id = ?1 AND msg_id = ?2")?
+            .query_row([sender, msg], |r| r.get(0))
             .optional()?);
     }
     Ok(None)
 }
 
 pub fn note_duplicate(c: &Connection, id: i64) -> Result<()> {
-    c.execute(
-        "UPDATE journal SET duplicates = duplicates + 1 WHERE id = ?1",
-        [id],
-    )?;
+    c.prepare_cached("UPDATE journal SET duplicates = duplicates + 1 WHERE id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
 pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO journal (received_ms, topic, content_hash, sender_id, msg_id, size, payload,
                               status, reason, reject_label, event_key, class)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            ms(e.received),
-            e.topic,
-            e.hash,
-            e.sender_id,
-            e.msg_id,
-            e.payload.len() as i64,
-            e.payload,
-            if e.accepted { "accepted" } else { "rejected" },
-            e.reason,
-            e.reject_label,
-            e.event_key,
-            e.class,
-        ],
-    )?;
+    )?
+    .execute(params![
+        ms(e.received),
+        e.topic,
+        e.hash,
+        e.sender_id,
+        e.msg_id,
+        e.payload.len() as i64,
+        e.payload,
+        if e.accepted { "accepted" } else { "rejected" },
+        e.reason,
+        e.reject_label,
+        e.event_key,
+        e.class,
+    ])?;
     Ok(c.last_insert_rowid())
 }
 
 pub fn set_alert(c: &Connection, journal_id: i64, alert_id: i64) -> Result<()> {
-    c.execute(
-        "UPDATE journal SET alert_id = ?2 WHERE id = ?1",
-        params![journal_id, alert_id],
-    )?;
+    c.prepare_cached("UPDATE journal SET alert_id = ?2 WHERE id = ?1")?
+        .execute(params![journal_id, alert_id])?;
     Ok(())
 }
 
@@ -97,7 +89,7 @@ pub struct Rejected {
 }
 
 pub fn rejected_since(c: &Connection, since_ms: i64, limit: usize) -> Result<Vec<Rejected>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT id, received_ms, topic, reason, COALESCE(reject_label, '') FROM journal
          WHERE status = 'rejected' AND received_ms >= ?1 ORDER BY id DESC LIMIT ?2",
     )?;
@@ -115,29 +107,25 @@ pub fn rejected_since(c: &Connection, since_ms: i64, limit: usize) -> Result<Vec
 
 /// (accepted, rejected, duplicates seen) over the whole journal.
 pub fn counts(c: &Connection) -> Result<(i64, i64, i64)> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT COALESCE(SUM(status='accepted'),0), COALESCE(SUM(status='rejected'),0),
                 COALESCE(SUM(duplicates),0) FROM journal",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?)
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
 }
 
 /// The original payload behind an alert (none for digests and manual pushes).
 pub fn payload_for_alert(c: &Connection, alert_id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT j.payload FROM alerts a JOIN journal j ON j.id = a.journal_id WHERE a.id = ?1",
-        [alert_id],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([alert_id], |r| r.get(0))
     .optional()?)
 }
 
 /// The decision about an accepted message, recorded once its events are assessed.
 pub fn set_outcome(c: &Connection, id: i64, reason: &str, event_key: &str, class: &str) -> Result<()> {
-    c.execute(
-        "UPDATE journal SET reason = ?2, event_key = ?3, class = ?4 WHERE id = ?1",
-        params![id, reason, event_key, class],
-    )?;
+    c.prepare_cached("UPDATE journal SET reason = ?2, event_key = ?3, class = ?4 WHERE id = ?1")?
+        .execute(params![id, reason, event_key, class])?;
     Ok(())
 }

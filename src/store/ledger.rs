@@ -8,11 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub fn used(c: &Connection, channel: &str, day: &str) -> Result<u32> {
     let n: Option<i64> = c
-        .query_row(
-            "SELECT used FROM ledger WHERE channel = ?1 AND day = ?2",
-            [channel, day],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT used FROM ledger WHERE channel = ?1 AND day = ?2")?
+        .query_row([channel, day], |r| r.get(0))
         .optional()?;
     Ok(n.unwrap_or(0).max(0) as u32)
 }
@@ -20,19 +17,19 @@ pub fn used(c: &Connection, channel: &str, day: &str) -> Result<u32> {
 /// Pushes in the calendar month of `day` (`YYYY-MM-DD`), for service accounts' 4-a-month rule.
 pub fn used_in_month(c: &Connection, channel: &str, day: &str) -> Result<u32> {
     let month = day.get(..7).unwrap_or(day);
-    let n: i64 = c.query_row(
-        "SELECT COALESCE(SUM(used), 0) FROM ledger WHERE channel = ?1 AND substr(day, 1, 7) = ?2",
-        [channel, month],
-        |r| r.get(0),
-    )?;
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT COALESCE(SUM(used), 0) FROM ledger WHERE channel = ?1 AND substr(day, 1, 7) = ?2",
+        )?
+        .query_row([channel, month], |r| r.get(0))?;
     Ok(n.max(0) as u32)
 }
 
 pub fn add(c: &Connection, channel: &str, day: &str, delta: i64) -> Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO ledger (channel, day, used) VALUES (?1, ?2, MAX(?3, 0))
          ON CONFLICT(channel, day) DO UPDATE SET used = MAX(used + ?3, 0)",
-        params![channel, day, delta],
-    )?;
+    )?
+    .execute(params![channel, day, delta])?;
     Ok(())
 }

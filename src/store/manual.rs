@@ -20,32 +20,33 @@ pub fn text_hash(text: &str) -> String {
 }
 
 pub fn insert(c: &Connection, m: &NewManual) -> Result<i64> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO manual (at_ms, text, text_hash, day, emergency, channels, actor, reason, force, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
-        params![
-            ms(m.at),
-            m.text,
-            text_hash(m.text),
-            m.day,
-            m.emergency,
-            m.channels,
-            m.actor,
-            m.reason,
-            m.force
-        ],
-    )?;
+    )?
+    .execute(params![
+        ms(m.at),
+        m.text,
+        text_hash(m.text),
+        m.day,
+        m.emergency,
+        m.channels,
+        m.actor,
+        m.reason,
+        m.force
+    ])?;
     Ok(c.last_insert_rowid())
 }
 
 /// An earlier push of the same text on the same local day (pending or accepted), if any.
 pub fn same_text_today(c: &Connection, text: &str, day: &str, except: i64) -> Result<Option<(i64, i64)>> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT id, at_ms FROM manual WHERE text_hash = ?1 AND day = ?2 AND id != ?3
              AND status IN ('pending', 'accepted') ORDER BY id LIMIT 1",
-        params![text_hash(text), day, except],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+    )?
+    .query_row(params![text_hash(text), day, except], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
     .optional()?)
 }
 
@@ -86,7 +87,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Manual> {
 }
 
 pub fn pending(c: &Connection) -> Result<Vec<Manual>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM manual WHERE status = 'pending' ORDER BY id"
     ))?;
     let rows = st.query_map([], row)?;
@@ -95,21 +96,20 @@ pub fn pending(c: &Connection) -> Result<Vec<Manual>> {
 
 pub fn get(c: &Connection, id: i64) -> Result<Option<Manual>> {
     Ok(
-        c.query_row(&format!("SELECT {COLS} FROM manual WHERE id = ?1"), [id], row)
+        c.prepare_cached(&format!("SELECT {COLS} FROM manual WHERE id = ?1"))?
+            .query_row([id], row)
             .optional()?,
     )
 }
 
 pub fn settle(c: &Connection, id: i64, status: &str, result: &str, alert_id: Option<i64>) -> Result<()> {
-    c.execute(
-        "UPDATE manual SET status = ?2, result = ?3, alert_id = ?4 WHERE id = ?1",
-        params![id, status, result, alert_id],
-    )?;
+    c.prepare_cached("UPDATE manual SET status = ?2, result = ?3, alert_id = ?4 WHERE id = ?1")?
+        .execute(params![id, status, result, alert_id])?;
     Ok(())
 }
 
 pub fn recent(c: &Connection, limit: usize) -> Result<Vec<Manual>> {
-    let mut st = c.prepare(&format!("SELECT {COLS} FROM manual ORDER BY id DESC LIMIT ?1"))?;
+    let mut st = c.prepare_cached(&format!("SELECT {COLS} FROM manual ORDER BY id DESC LIMIT ?1"))?;
     let rows = st.query_map([limit as i64], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

@@ -22,10 +22,8 @@ pub struct NewAlert<'a> {
 }
 
 pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
-    c.execute(
-        "INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+    c.prepare_cached("INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(params![
             a.event_key,
             a.journal_id,
             a.msg_id,
@@ -36,8 +34,7 @@ pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
             ms(a.created),
             ms(a.deadline),
             a.origin.map(ms)
-        ],
-    )?;
+        ],)?;
     Ok(c.last_insert_rowid())
 }
 
@@ -92,28 +89,28 @@ pub struct NewDelivery<'a> {
 }
 
 pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
                                  ledger_day, deadline_ms, next_attempt_ms, created_ms, updated_ms,
                                  op, fallback, digest_day)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, ?12, ?13, ?14)",
-        params![
-            d.id,
-            d.alert_id,
-            d.channel,
-            d.status.as_str(),
-            d.decision,
-            d.text,
-            d.dry_run,
-            d.override_,
-            d.ledger_day,
-            ms(d.deadline),
-            ms(d.now),
-            d.op,
-            d.fallback,
-            d.digest_day
-        ],
-    )?;
+    )?
+    .execute(params![
+        d.id,
+        d.alert_id,
+        d.channel,
+        d.status.as_str(),
+        d.decision,
+        d.text,
+        d.dry_run,
+        d.override_,
+        d.ledger_day,
+        ms(d.deadline),
+        ms(d.now),
+        d.op,
+        d.fallback,
+        d.digest_day
+    ])?;
     Ok(())
 }
 
@@ -178,14 +175,15 @@ fn row(r: &Row) -> rusqlite::Result<Delivery> {
 
 pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
     Ok(
-        c.query_row(&format!("SELECT {COLS} FROM deliveries WHERE id = ?1"), [id], row)
+        c.prepare_cached(&format!("SELECT {COLS} FROM deliveries WHERE id = ?1"))?
+            .query_row([id], row)
             .optional()?,
     )
 }
 
 /// Every intent not yet finished, oldest first (for resume on start).
 pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, rowid"
     ))?;
     let rows = st.query_map([], row)?;
@@ -193,7 +191,7 @@ pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
 }
 
 pub fn for_alert(c: &Connection, alert_id: i64) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM deliveries WHERE alert_id = ?1 ORDER BY channel"
     ))?;
     let rows = st.query_map([alert_id], row)?;
@@ -201,7 +199,7 @@ pub fn for_alert(c: &Connection, alert_id: i64) -> Result<Vec<Delivery>> {
 }
 
 pub fn by_status(c: &Connection, status: &str, limit: usize) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM deliveries WHERE status = ?1 ORDER BY updated_ms DESC LIMIT ?2"
     ))?;
     let rows = st.query_map(params![status, limit as i64], row)?;
@@ -216,11 +214,8 @@ pub fn retry_later(
     next: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    c.execute(
-        "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
-         WHERE id = ?1 AND status = 'pending'",
-        params![id, error, ms(next), ms(now)],
-    )?;
+    c.prepare_cached("UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
+         WHERE id = ?1 AND status = 'pending'")?.execute(params![id, error, ms(next), ms(now)],)?;
     Ok(())
 }
 
@@ -234,13 +229,21 @@ pub fn finish(
     request: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let n = c.execute(
-        "UPDATE deliveries SET status = ?2, platform_ref = COALESCE(?3, platform_ref),
+    let n = c
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?2, platform_ref = COALESCE(?3, platform_ref),
                 last_error = COALESCE(?4, last_error), request = COALESCE(?5, request),
                 attempts = attempts + 1, updated_ms = ?6
          WHERE id = ?1 AND status = 'pending'",
-        params![id, status.as_str(), platform_ref, error, request, ms(now)],
-    )?;
+        )?
+        .execute(params![
+            id,
+            status.as_str(),
+            platform_ref,
+            error,
+            request,
+            ms(now)
+        ])?;
     Ok(n == 1)
 }
 
@@ -258,7 +261,7 @@ pub struct AlertRow {
 }
 
 pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT id, event_key, msg_id, action, class, reason, live, created_ms, deadline_ms
          FROM alerts ORDER BY id DESC LIMIT ?1",
     )?;
@@ -280,7 +283,7 @@ pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
 
 /// Intents waiting for `channel`'s digest of `day`, oldest first.
 pub fn waiting_for_digest(c: &Connection, channel: &str, day: &str) -> Result<Vec<Delivery>> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day = ?2
          ORDER BY created_ms, rowid"
     ))?;
@@ -290,7 +293,7 @@ pub fn waiting_for_digest(c: &Connection, channel: &str, day: &str) -> Result<Ve
 
 /// Days before `day` that still have intents waiting for a digest on `channel`.
 pub fn stale_digest_days(c: &Connection, channel: &str, day: &str) -> Result<Vec<String>> {
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT DISTINCT digest_day FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day < ?2",
     )?;
     let rows = st.query_map([channel, day], |r| r.get(0))?;
@@ -306,18 +309,13 @@ pub fn settle_digest(
     now: jiff::Timestamp,
 ) -> Result<()> {
     for id in ids {
-        c.execute(
-            "UPDATE deliveries SET status = ?2, decision = ?3, updated_ms = ?4 WHERE id = ?1 AND status = 'digest'",
-            params![id, status.as_str(), reason, ms(now)],
-        )?;
+        c.prepare_cached("UPDATE deliveries SET status = ?2, decision = ?3, updated_ms = ?4 WHERE id = ?1 AND status = 'digest'")?.execute(params![id, status.as_str(), reason, ms(now)],)?;
     }
     Ok(())
 }
 
 pub fn set_job_status(c: &Connection, id: &str, job_status: &str, now: jiff::Timestamp) -> Result<()> {
-    c.execute(
-        "UPDATE deliveries SET job_status = ?2, updated_ms = ?3 WHERE id = ?1",
-        params![id, job_status, ms(now)],
-    )?;
+    c.prepare_cached("UPDATE deliveries SET job_status = ?2, updated_ms = ?3 WHERE id = ?1")?
+        .execute(params![id, job_status, ms(now)])?;
     Ok(())
 }
