@@ -15,6 +15,8 @@
 //! - `clock_jump`: the clock jumps across local midnight (Asia/Shanghai), forwards and back.
 //! - `disk_full`: the store's file system fills up: nothing is acked, nothing lost; the same
 //!   process recovers when space returns, and so does a process killed while the disk is full.
+//! - `weibo_post_log_covers_a_lost_commit`: a crash between a Weibo post and the commit that
+//!   records it; the post log (fdatasynced before the next post) is applied on start, no repost.
 
 mod support;
 
@@ -529,4 +531,98 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
     assert_eq!(held, 0, "2 overrides of 3 allowed per hour: none may be held");
     assert_eq!(t.wechat_jobs, 3);
     drop(disk);
+}
+
+/// A crash between a Weibo post and the group commit that records it: the post log holds the
+/// result, and the next start applies it instead of posting again. The control half shows what
+/// the log prevents: without the mark the same state makes the daemon post again (answered
+/// 20019 by Weibo, but a second post attempt all the same — and a real second post if another
+/// post had come between).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weibo_post_log_covers_a_lost_commit() {
+    let env = Env::new("2026-11-26T10:00:00+08:00").await;
+    let cfg = || env.config("");
+    let c = env.db();
+    let mut ids = Vec::new();
+    let d = env.start(cfg()).await;
+    for p in batch(&mut ids, "L", 2, 1000, 999, "2026-11-26T09:59:00+08:00") {
+        env.publish("feeds/seismic/cenc", &p).await;
+    }
+    wait_for("both delivered", 10, || settled(&c, &ids)).await;
+    d.shutdown();
+    d.wait().await;
+    let log = {
+        let mut p = env.store_path().into_os_string();
+        p.push("-posted");
+        std::path::PathBuf::from(p)
+    };
+    assert_eq!(
+        std::fs::read(&log).expect("post log").len(),
+        0,
+        "emptied once recorded"
+    );
+    let weibo: Vec<(String, String)> = c
+        .prepare("SELECT id, platform_ref FROM deliveries WHERE channel = 'weibo' ORDER BY created_ms, rowid")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(weibo.len(), 2);
+    let posts_before = env.weibo.attempts();
+
+    // The last post's record "did not commit", but its mark reached the post log.
+    let (id, post_ref) = weibo[1].clone();
+    let unrecord = |id: &str| {
+        c.execute(
+            "UPDATE deliveries SET status = 'pending', platform_ref = NULL, last_error = NULL WHERE id = ?1",
+            [id],
+        )
+        .expect("unrecord");
+    };
+    unrecord(&id);
+    let mark = serde_json::json!({"id": id, "ref": post_ref, "note": null});
+    std::fs::write(&log, format!("{mark}\n")).expect("write mark");
+    let d = env.start(cfg()).await;
+    wait_for("recovered", 10, || settled(&c, &ids)).await;
+    d.shutdown();
+    d.wait().await;
+    let (status, got_ref, note): (String, Option<String>, Option<String>) = c
+        .query_row(
+            "SELECT status, platform_ref, last_error FROM deliveries WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("row");
+    assert_eq!(status, "delivered");
+    assert_eq!(
+        got_ref.as_deref(),
+        Some(post_ref.as_str()),
+        "the post's id from the log"
+    );
+    assert!(
+        note.unwrap_or_default().contains("post log"),
+        "the recovery is on the record"
+    );
+    assert_eq!(env.weibo.attempts(), posts_before, "no post was made again");
+    assert_eq!(std::fs::read(&log).expect("post log").len(), 0);
+
+    // Control: the same lost commit without a mark is resent.
+    unrecord(&id);
+    let d = env.start(cfg()).await;
+    wait_for("resent", 10, || settled(&c, &ids)).await;
+    d.shutdown();
+    d.wait().await;
+    let t = tally(&c, &ids, &env.wechat, &env.weibo);
+    println!(
+        "{} post_log_reposts=0 control_reposts={}",
+        t.line("weibo_post_log"),
+        env.weibo.attempts() - posts_before
+    );
+    t.assert_clean("weibo_post_log");
+    assert_eq!(
+        env.weibo.attempts(),
+        posts_before + 1,
+        "without the mark the post goes again"
+    );
 }
