@@ -143,15 +143,12 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         initial: Duration::from_millis(cfg.deliver.retry_initial_ms.max(1)),
         max: Duration::from_secs(cfg.deliver.retry_max_secs.max(1)),
     };
+    // The deliverer's writes run on the pipeline's connection, drained by the pipeline thread
+    // (store::writer explains why one writing connection).
+    let (writer, writes) = store::writer::channel();
     let deliverer = Arc::new(
-        Deliverer::new(
-            store::open_hot(&cfg.store.path)?,
-            slots,
-            clock.clone(),
-            policy,
-            &cfg.store.path,
-        )
-        .map_err(|e| DaemonError::Setup(format!("deliverer (writer thread, post log): {e}")))?,
+        Deliverer::new(writer, slots, clock.clone(), policy, &cfg.store.path)
+            .map_err(|e| DaemonError::Setup(format!("deliverer (post log): {e}")))?,
     );
 
     let mqtt_url = if cfg.mqtt.url == "embedded" {
@@ -231,7 +228,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
                 rt: handle,
                 heartbeat,
             };
-            pipeline_loop(pipeline, in_rx, links)
+            pipeline_loop(pipeline, in_rx, writes, links)
         })
         .map_err(|e| DaemonError::Setup(format!("pipeline thread: {e}")))?;
     info!(broker = %mqtt_url, topics = ?cfg.mqtt.topics, "alertd running");
@@ -276,7 +273,12 @@ struct Links {
     heartbeat: Arc<crate::ops::Heartbeat>,
 }
 
-fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links: Links) {
+fn pipeline_loop(
+    mut pipeline: Pipeline,
+    mut rx: mpsc::Receiver<Received>,
+    mut writes: store::writer::Queue,
+    links: Links,
+) {
     let Links {
         deliver,
         done,
@@ -297,10 +299,24 @@ fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links
                 Err(e) => error!(error = %e, "periodic work failed; will retry"),
             }
         }
-        let first = match rt.block_on(async { tokio::time::timeout(TICK, rx.recv()).await }) {
-            Ok(Some(first)) => first,
-            Ok(None) => break,
-            Err(_) => continue,
+        // Feed messages first (biased): they are the latency the public sees; the deliverer's
+        // writes are drained after every batch anyway.
+        let woke = rt.block_on(async {
+            tokio::select! {
+                biased;
+                r = rx.recv() => Wake::Feed(r),
+                true = writes.wait(), if !writes.is_closed() => Wake::Writes,
+                _ = tokio::time::sleep(TICK) => Wake::Tick,
+            }
+        });
+        let first = match woke {
+            Wake::Feed(Some(first)) => first,
+            Wake::Feed(None) => break,
+            Wake::Writes => {
+                writes.commit(pipeline.conn_mut());
+                continue;
+            }
+            Wake::Tick => continue,
         };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -322,6 +338,9 @@ fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links
                     if *shutdown.borrow() {
                         break None;
                     }
+                    // The deliverer's writes get their answer too (most likely the same error,
+                    // and their callers retry) instead of waiting for the disk.
+                    writes.commit(pipeline.conn_mut());
                     // Still alive (and not losing anything): keep the watchdog fed.
                     heartbeat.beat();
                     std::thread::sleep(wait);
@@ -344,7 +363,30 @@ fn pipeline_loop(mut pipeline: Pipeline, mut rx: mpsc::Receiver<Received>, links
                 rt.block_on(r.ack.ack());
             }
         }
+        // What the deliverer recorded meanwhile (results of earlier pushes).
+        writes.commit(pipeline.conn_mut());
     }
     info!("pipeline stopped");
     let _ = done.send(true);
+    // No more deliveries from here; the deliverer finishes what is in flight (its grace period)
+    // and records the results through us, so keep committing its writes until it lets go of
+    // the queue. Bounded, in case a handle outlives it: a write not made is resent on start.
+    drop(deliver);
+    let until = tokio::time::Instant::now() + WRITES_AFTER_STOP;
+    while rt.block_on(async { tokio::time::timeout_at(until, writes.wait()).await }) == Ok(true) {
+        writes.commit(pipeline.conn_mut());
+    }
 }
+
+/// What woke the pipeline thread. A temporary on the stack, never stored or moved around, so
+/// the size of the message it carries does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Wake {
+    Feed(Option<Received>),
+    Writes,
+    Tick,
+}
+
+/// How long the pipeline thread keeps committing the deliverer's writes after the feed stopped:
+/// longer than the deliverer's grace period (5 s).
+const WRITES_AFTER_STOP: Duration = Duration::from_secs(15);

@@ -57,7 +57,8 @@ pub struct ChannelSlot {
 }
 
 pub struct Deliverer {
-    /// Every store access of the deliverer goes through its one writer thread (group commit).
+    /// Every store access of the deliverer goes through the writer queue (group commit on the
+    /// pipeline thread's connection, `store::writer`).
     db: Writer,
     channels: HashMap<String, ChannelSlot>,
     clock: SharedClock,
@@ -92,7 +93,7 @@ struct Outcome {
 
 impl Deliverer {
     pub fn new(
-        db: Connection,
+        db: Writer,
         channels: HashMap<String, ChannelSlot>,
         clock: SharedClock,
         policy: RetryPolicy,
@@ -101,7 +102,7 @@ impl Deliverer {
         let (followups, rx) = mpsc::unbounded_channel();
         Ok(Self {
             posted: Arc::new(Posted::open(store_path)?),
-            db: Writer::spawn(db, "store-writer")?,
+            db,
             channels,
             clock,
             policy,

@@ -158,6 +158,12 @@ impl Pipeline {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// The connection, for the deliverer's writes (`store::writer::Queue::commit`), which the
+    /// pipeline thread runs between batches.
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 /// Deterministic delivery id (WeChat's clientmsgid, ≤ 64 bytes): the same message on the same

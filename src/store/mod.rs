@@ -172,8 +172,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     // millisecond, for about 20 s in all.
     conn.busy_handler(Some(busy_wait))?;
     // Statements go through prepare_cached: re-parsing SQL was 12 % of the daemon's CPU in a
-    // burst (bench/README.md, finding 4). The pipeline alone uses about 30 distinct ones.
-    conn.set_prepared_statement_cache_capacity(64);
+    // burst (bench/README.md, finding 4). The pipeline uses about 30 distinct ones, the deliverer's writes (same connection) about 20 more.
+    conn.set_prepared_statement_cache_capacity(96);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     init(&conn)?;

@@ -1,22 +1,28 @@
-//! One thread owns the deliverer's connection and group-commits what it is sent.
+//! The deliverer's writes, run on the pipeline's connection by the pipeline thread.
 //!
 //! Why not a `Mutex<Connection>` behind `spawn_blocking`: every delivery result was then its own
 //! transaction and its own fsync, queued on the mutex by a parked blocking-pool thread. At
 //! 500 msg/s that is ~1,500 fsyncs a second — more than the disk does — and up to 516 threads
 //! (bench/README.md, profile findings 2 and 3). Here callers send a closure and await the answer;
-//! the thread runs everything queued so far in **one** transaction (one fsync), each closure in
-//! its own savepoint so that one failing write does not undo the others, and answers each caller
-//! only **after the commit** that holds its write. "Recorded" therefore still means "on disk"
-//! (`synchronous=FULL`), which the Weibo worker relies on before its next post; it just shares
-//! that fsync with every other write that arrived meanwhile.
+//! whoever drains the [`Queue`] runs everything queued so far in **one** transaction (one fsync),
+//! each closure in its own savepoint so that one failing write does not undo the others, and
+//! answers each caller only **after the commit** that holds its write. "Recorded" therefore still
+//! means "on disk" (`synchronous=FULL`), which the Weibo worker relies on before its next post; it
+//! just shares that fsync with every other write that arrived meanwhile.
+//!
+//! Why the pipeline's connection and not a second one on a thread of its own (as until
+//! 3 Dec): in WAL mode a connection throws away its whole page cache whenever another
+//! connection has committed since its last transaction. With two writers taking turns, the
+//! pipeline re-read every B-tree page it touched from the WAL for every message — 10 % of its
+//! time in `pread`, and the writes of the two connections queued on SQLite's write lock
+//! (bench/README.md, "One writer"). SQLite allows one writer at a time anyway; now there is one.
 //!
 //! If the commit fails (disk full), every closure of the batch is answered with the error: none
 //! of them happened, and the callers retry.
 
 use super::{Result, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
-use std::sync::mpsc;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// Most closures in one transaction; the rest wait for the next.
 const MAX_BATCH: usize = 512;
@@ -27,22 +33,82 @@ type Done = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// and how to answer.
 type Op = Box<dyn FnOnce(std::result::Result<&Connection, &StoreError>) -> (bool, Done) + Send>;
 
-/// A handle to the writer thread; cheap to clone. The thread ends when every handle is gone.
+/// A handle that queues writes; cheap to clone. The [`Queue`] closes when every handle is gone.
 #[derive(Clone)]
 pub struct Writer {
-    ops: mpsc::Sender<Op>,
+    ops: mpsc::UnboundedSender<Op>,
+}
+
+/// The other end: the writes waiting for a transaction, drained by the thread that owns the
+/// connection (the pipeline's, `daemon::pipeline_loop`).
+pub struct Queue {
+    rx: mpsc::UnboundedReceiver<Op>,
+    /// An op taken by [`Queue::wait`], not yet run.
+    first: Option<Op>,
+    closed: bool,
+}
+
+/// A connected [`Writer`] and [`Queue`].
+pub fn channel() -> (Writer, Queue) {
+    let (ops, rx) = mpsc::unbounded_channel::<Op>();
+    let queue = Queue {
+        rx,
+        first: None,
+        closed: false,
+    };
+    (Writer { ops }, queue)
+}
+
+impl Queue {
+    /// Resolves once a write is waiting (`true`), or every [`Writer`] is gone (`false`, and from
+    /// then on at once). Cancel-safe: an op received is kept for [`Queue::commit`].
+    pub async fn wait(&mut self) -> bool {
+        if self.first.is_some() {
+            return true;
+        }
+        if self.closed {
+            return false;
+        }
+        match self.rx.recv().await {
+            Some(op) => {
+                self.first = Some(op);
+                true
+            }
+            None => {
+                self.closed = true;
+                false
+            }
+        }
+    }
+
+    /// Whether every [`Writer`] is gone and nothing is left to run.
+    pub fn is_closed(&self) -> bool {
+        self.closed && self.first.is_none()
+    }
+
+    /// Runs what is queued now (at most `MAX_BATCH` ops) in one transaction on `conn` and
+    /// answers each after the commit. Returns how many ran; 0 when nothing was waiting.
+    pub fn commit(&mut self, conn: &mut Connection) -> usize {
+        let mut batch: Vec<Op> = self.first.take().into_iter().collect();
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.closed = true;
+                    break;
+                }
+            }
+        }
+        let n = batch.len();
+        if n > 0 {
+            commit_batch(conn, batch);
+        }
+        n
+    }
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`.
-    pub fn spawn(conn: Connection, name: &str) -> std::io::Result<Writer> {
-        let (ops, rx) = mpsc::channel::<Op>();
-        std::thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || run(conn, rx))?;
-        Ok(Writer { ops })
-    }
-
     /// Runs `f` in the writer's next transaction; resolves after that transaction committed.
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
@@ -71,19 +137,6 @@ impl Writer {
         answered
             .await
             .unwrap_or_else(|_| Err(StoreError::Commit("the store writer has stopped".into())))
-    }
-}
-
-fn run(mut conn: Connection, rx: mpsc::Receiver<Op>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        commit_batch(&mut conn, batch);
     }
 }
 
