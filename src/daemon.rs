@@ -299,8 +299,9 @@ fn pipeline_loop(
                 Err(e) => error!(error = %e, "periodic work failed; will retry"),
             }
         }
-        // Feed messages first (biased): they are the latency the public sees; the deliverer's
-        // writes are drained after every batch anyway.
+        // Feed messages first (biased): they are the latency the public sees. The deliverer's
+        // writes ride in the next batch's transaction, or get one of their own when no message
+        // is waiting.
         let woke = rt.block_on(async {
             tokio::select! {
                 biased;
@@ -328,7 +329,7 @@ fn pipeline_loop(
         let msgs: Vec<_> = batch.iter().map(|r| r.msg.clone()).collect();
         let mut wait = Duration::from_millis(50);
         let outcomes = loop {
-            match pipeline.process_batch(&msgs) {
+            match pipeline.process_batch_with(&msgs, Some(&mut writes)) {
                 Ok(o) => break Some(o),
                 Err(e) => {
                     // Not committed, so not acked: the broker keeps the messages. Keep trying;
@@ -338,9 +339,6 @@ fn pipeline_loop(
                     if *shutdown.borrow() {
                         break None;
                     }
-                    // The deliverer's writes get their answer too (most likely the same error,
-                    // and their callers retry) instead of waiting for the disk.
-                    writes.commit(pipeline.conn_mut());
                     // Still alive (and not losing anything): keep the watchdog fed.
                     heartbeat.beat();
                     std::thread::sleep(wait);
@@ -363,8 +361,6 @@ fn pipeline_loop(
                 rt.block_on(r.ack.ack());
             }
         }
-        // What the deliverer recorded meanwhile (results of earlier pushes).
-        writes.commit(pipeline.conn_mut());
     }
     info!("pipeline stopped");
     let _ = done.send(true);

@@ -99,21 +99,39 @@ impl Pipeline {
     /// Processes and commits a batch. On error nothing of the batch is committed; the caller
     /// must not ack and should retry the same batch.
     pub fn process_batch(&mut self, msgs: &[FeedMessage]) -> Result<Vec<Outcome>, StoreError> {
-        let tx = self
+        self.process_batch_with(msgs, None)
+    }
+
+    /// As [`Pipeline::process_batch`], and the deliverer's queued writes run first in the same
+    /// transaction: under load one fsync then carries both (the pipeline thread drains the
+    /// queue, `store::writer`). The writers are answered once the commit is known.
+    pub fn process_batch_with(
+        &mut self,
+        msgs: &[FeedMessage],
+        writes: Option<&mut store::writer::Queue>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut ran = writes.map(|q| q.run_in(&mut tx));
         let mut out = Vec::with_capacity(msgs.len());
-        let mut result = Ok(());
+        let mut result = match ran.as_mut().and_then(|r| r.lost()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
         for m in msgs {
+            if result.is_err() {
+                break;
+            }
             match self.stages.process_one(&tx, m) {
                 Ok(o) => out.push(o),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+                Err(e) => result = Err(e),
             }
         }
         let result = result.and_then(|()| tx.commit().map_err(StoreError::from));
+        if let Some(ran) = ran {
+            ran.settle(result.as_ref().err());
+        }
         if let Err(e) = result {
             // Rolled back: the overrides this attempt charged to the flood guard did not happen.
             // Rebuild the guard from what is committed (the audit trail), as on start.

@@ -21,7 +21,7 @@
 //! of them happened, and the callers retry.
 
 use super::{Result, StoreError};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most closures in one transaction; the rest wait for the next.
@@ -89,17 +89,7 @@ impl Queue {
     /// Runs what is queued now (at most `MAX_BATCH` ops) in one transaction on `conn` and
     /// answers each after the commit. Returns how many ran; 0 when nothing was waiting.
     pub fn commit(&mut self, conn: &mut Connection) -> usize {
-        let mut batch: Vec<Op> = self.first.take().into_iter().collect();
-        while batch.len() < MAX_BATCH {
-            match self.rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    self.closed = true;
-                    break;
-                }
-            }
-        }
+        let batch = self.take();
         let n = batch.len();
         if n > 0 {
             commit_batch(conn, batch);
@@ -140,11 +130,78 @@ impl Writer {
     }
 }
 
+/// Writes taken from the queue and run inside a caller's transaction, waiting to hear whether
+/// it committed.
+pub struct Ran {
+    answers: Vec<(bool, Done)>,
+    /// Taken from the queue but not run (the transaction was lost before their turn).
+    unrun: Vec<Op>,
+    lost: Option<StoreError>,
+}
+
+impl Ran {
+    /// Set when SQLite lost the transaction while the writes ran (disk full, I/O error): the
+    /// caller must not commit, and should [`Ran::settle`] with this error.
+    pub fn lost(&mut self) -> Option<StoreError> {
+        self.lost.take()
+    }
+
+    /// The transaction is over: `None` if it committed, else why not. Answers every caller.
+    pub fn settle(self, commit: Option<&StoreError>) {
+        for (_, done) in self.answers {
+            done(commit);
+        }
+        if !self.unrun.is_empty() {
+            let e = commit
+                .map(not_committed)
+                .unwrap_or_else(|| StoreError::Commit("the transaction was lost".into()));
+            // The ops never run are answered with the same error; their callers retry.
+            fail_all(self.unrun, e);
+        }
+    }
+}
+
+impl Queue {
+    /// Runs what is queued now (at most `MAX_BATCH` ops) inside `tx`, each in its own
+    /// savepoint. The caller commits (or not) and then calls [`Ran::settle`].
+    pub fn run_in(&mut self, tx: &mut Transaction<'_>) -> Ran {
+        let batch = self.take();
+        run_ops(tx, batch)
+    }
+
+    fn take(&mut self) -> Vec<Op> {
+        let mut batch: Vec<Op> = self.first.take().into_iter().collect();
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.closed = true;
+                    break;
+                }
+            }
+        }
+        batch
+    }
+}
+
 fn commit_batch(conn: &mut Connection, batch: Vec<Op>) {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, StoreError::from(e)),
     };
+    let mut ran = run_ops(&mut tx, batch);
+    let commit = match ran.lost() {
+        Some(e) => {
+            drop(tx);
+            Err(e)
+        }
+        None => tx.commit().map_err(StoreError::from),
+    };
+    ran.settle(commit.err().as_ref());
+}
+
+fn run_ops(tx: &mut Transaction<'_>, batch: Vec<Op>) -> Ran {
     let mut answers: Vec<(bool, Done)> = Vec::with_capacity(batch.len());
     let mut ops = batch.into_iter();
     let mut lost = None;
@@ -178,20 +235,10 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Op>) {
             break;
         }
     }
-    let commit = match lost {
-        Some(e) => {
-            drop(tx);
-            Err(e)
-        }
-        None => tx.commit().map_err(StoreError::from),
-    };
-    let err = commit.err();
-    for (_, done) in answers {
-        done(err.as_ref());
-    }
-    if let Some(e) = err {
-        // The ops never run are answered with the same error; their callers retry.
-        fail_all(ops.collect(), e);
+    Ran {
+        answers,
+        unrun: ops.collect(),
+        lost,
     }
 }
 
