@@ -15,7 +15,7 @@
 //! connection has committed since its last transaction. With two writers taking turns, the
 //! pipeline re-read every B-tree page it touched from the WAL for every message — 10 % of its
 //! time in `pread`, and the writes of the two connections queued on SQLite's write lock
-//! (bench/README.md, "One writer"). SQLite allows one writer at a time anyway; now there is one.
+//! (bench/README.md, finding 7). SQLite allows one writer at a time anyway; now there is one.
 //!
 //! If the commit fails (disk full), every closure of the batch is answered with the error: none
 //! of them happened, and the callers retry.
