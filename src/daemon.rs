@@ -2,14 +2,19 @@
 //!
 //! ```text
 //! mqtt task ──Received──▶ pipeline thread ──delivery ids──▶ deliverer tasks ──▶ platforms
-//!     ▲                        │ commit, then ack
-//!     └────────── acks ────────┘
+//!     ▲                     │   ▲                               │
+//!     └──── acks ───────────┘   └──── results (writer queue) ───┘
 //! ```
+//!
+//! The pipeline thread owns the store's only writing connection: it commits each batch of feed
+//! messages (then acks), and the deliverer's results ride in the next batch's transaction, or
+//! get one of their own when no message is waiting (`store::writer`).
 //!
 //! The pipeline runs on its own OS thread because its work is a synchronous SQLite transaction
 //! ending in an fsync; keeping that off the async runtime keeps platform requests flowing while
 //! the disk works. Shutdown (SIGTERM) stops taking messages, lets the pipeline commit and ack
-//! what it holds, gives in-flight deliveries a grace period, and leaves the rest pending in the
+//! what it holds, gives in-flight deliveries a grace period (the pipeline thread keeps committing
+//! their results until the deliverer lets go of the queue), and leaves the rest pending in the
 //! store, where the next start resumes them. Nothing is lost at any step.
 
 use crate::clock::SharedClock;

@@ -255,3 +255,112 @@ fn fail_all(batch: Vec<Op>, e: StoreError) {
         done(Some(&e));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    // The futures are polled by hand (no runtime): a write is queued at its first poll and
+    // answered by the commit, so the order of events is exactly the one written here.
+    fn poll<F: Future + ?Sized>(f: Pin<&mut F>) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    type Answer = Pin<Box<dyn Future<Output = Result<()>>>>;
+
+    /// Queues an insert of `v` (a NULL fails the NOT NULL constraint).
+    fn queue(w: &Writer, v: Option<i64>) -> Answer {
+        let mut f: Answer = Box::pin(w.clone().run_owned(v));
+        assert!(poll(f.as_mut()).is_pending(), "answered before any commit");
+        f
+    }
+
+    impl Writer {
+        async fn run_owned(self, v: Option<i64>) -> Result<()> {
+            self.run(move |c| {
+                c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                Ok(())
+            })
+            .await
+        }
+    }
+
+    fn answer(f: &mut Answer) -> Result<()> {
+        match poll(f.as_mut()) {
+            Poll::Ready(r) => r,
+            Poll::Pending => panic!("not answered"),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open(&dir.path().join("w.db")).expect("open");
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")
+            .expect("table");
+        (dir, conn)
+    }
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn one_commit_answers_each_write_and_a_failing_one_undoes_only_itself() {
+        let (_dir, mut conn) = store();
+        let (w, mut q) = channel();
+        let mut answers = [queue(&w, Some(1)), queue(&w, None), queue(&w, Some(3))];
+        assert!(matches!(poll(std::pin::pin!(q.wait())), Poll::Ready(true)));
+        assert_eq!(q.commit(&mut conn), 3);
+        let got: Vec<bool> = answers.iter_mut().map(|a| answer(a).is_ok()).collect();
+        assert_eq!(got, [true, false, true]);
+        assert_eq!(count(&conn), 2);
+        assert_eq!(q.commit(&mut conn), 0, "nothing left");
+    }
+
+    #[test]
+    fn writes_riding_in_a_transaction_that_fails_are_answered_with_its_error_and_not_kept() {
+        let (_dir, mut conn) = store();
+        let (w, mut q) = channel();
+        let mut a = queue(&w, Some(7));
+        {
+            let mut tx = conn.transaction().expect("tx");
+            let ran = q.run_in(&mut tx);
+            // The caller's own work failed: the transaction rolls back and says why.
+            drop(tx);
+            ran.settle(Some(&StoreError::Commit("disk full".into())));
+        }
+        let r = answer(&mut a);
+        assert!(
+            matches!(&r, Err(StoreError::Commit(m)) if m == "disk full"),
+            "{r:?}"
+        );
+        assert_eq!(count(&conn), 0);
+    }
+
+    #[test]
+    fn writes_riding_in_a_committed_transaction_are_kept_and_answered() {
+        let (_dir, mut conn) = store();
+        let (w, mut q) = channel();
+        let mut a = queue(&w, Some(7));
+        let mut tx = conn.transaction().expect("tx");
+        let ran = q.run_in(&mut tx);
+        tx.execute("INSERT INTO t (v) VALUES (8)", []).expect("own work");
+        let commit = tx.commit().map_err(StoreError::from);
+        ran.settle(commit.as_ref().err());
+        assert!(answer(&mut a).is_ok());
+        assert_eq!(count(&conn), 2);
+    }
+
+    #[test]
+    fn the_queue_closes_when_every_writer_is_gone() {
+        let (w, mut q) = channel();
+        assert!(!q.is_closed());
+        drop(w);
+        assert!(matches!(poll(std::pin::pin!(q.wait())), Poll::Ready(false)));
+        assert!(q.is_closed());
+    }
+}
