@@ -64,6 +64,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         },
     };
     let live = ev.status.is_live();
+    let (order, skew_note) = order_time(cfg, ev, now);
     let publishable = |class: Class| match class {
         Class::Emergency | Class::Routine => true,
         Class::Info => cfg.rules.info_to_weibo,
@@ -75,7 +76,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         class: c.class,
         published_class: None,
         cancelled: false,
-        last_sent_ms: ms(ev.sent),
+        last_sent_ms: ms(order),
         magnitude: ev.quake.as_ref().map(|q| q.magnitude),
         lat: ev.quake.as_ref().map(|q| q.lat),
         lon: ev.quake.as_ref().map(|q| q.lon),
@@ -84,6 +85,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         first_alert_id,
         origin_ms: ev.quake.as_ref().map(|q| ms(q.origin_time)),
         source: Some(ev.sender.id.clone()),
+        signed: ev.signer.is_some(),
     };
     let stale = freshness(cfg, ev, now);
     let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
@@ -99,6 +101,10 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         if action == Action::Cancel {
             state.cancelled = true;
         }
+        let reason = match &skew_note {
+            Some(note) => format!("{reason} ({note})"),
+            None => reason,
+        };
         Assessment {
             event_key: state.event_key.clone(),
             class: c.class,
@@ -146,27 +152,12 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     } else {
         prev
     };
-    let same_source = prev.source.as_deref().is_none_or(|s| s == ev.sender.id);
-    if prev.published_class.is_some() && !same_source {
-        let rank = |s: &str| {
-            cfg.rules
-                .source_priority
-                .iter()
-                .position(|p| p == s)
-                .unwrap_or(usize::MAX)
-        };
-        let theirs = prev.source.clone().unwrap_or_default();
-        if rank(&ev.sender.id) > rank(&theirs) {
-            // `last_sent_ms` is compared within one source only, so it stays the published one's.
-            let s = prev.clone();
-            let why = format!(
-                "{} reports the same event; {theirs}'s published facts stand (rules.source_priority)",
-                ev.sender.id
-            );
-            return mk(s, Action::None, why, false, Some(prev));
-        }
+    if let Err(why) = authority(cfg, &prev, ev) {
+        // Recorded, never published: the event's facts, class and clock stay as they were.
+        return mk(prev.clone(), Action::None, why, false, Some(prev));
     }
-    if same_source && ms(ev.sent) < prev.last_sent_ms {
+    let same_source = prev.source.as_deref().is_none_or(|s| s == ev.sender.id);
+    if same_source && ms(order) < prev.last_sent_ms {
         let mut s = prev.clone();
         s.class = prev.class;
         return mk(
@@ -214,7 +205,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
 
     if ev.msg_type == MsgType::Cancel {
         let mut s = prev.clone();
-        s.last_sent_ms = ms(ev.sent);
+        s.last_sent_ms = ms(order);
         return mk(
             s,
             Action::Cancel,
@@ -236,7 +227,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
                 ..fresh_state(key, prev.first_alert_id)
             }
         };
-        s.last_sent_ms = ms(ev.sent);
+        s.last_sent_ms = ms(order);
         let why = if same_source {
             "revision without material change".to_string()
         } else {
@@ -266,6 +257,68 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     )
 }
 
+/// Who may change what is stored of an event — in one place, because a forged or careless
+/// update, downgrade or cancel is as public as a forged alert:
+/// - an unsigned report never changes facts that came signed (it may corroborate them: it is
+///   recorded against the event and publishes nothing);
+/// - the event's own sender may; another sender only if it is ranked above the event's in the
+///   kind's source priority (`rules.source_priority` for quakes, `rules.weather.source_priority`
+///   for warnings, empty by default: a warning is changed by its own sender only).
+///
+/// `Err` is the reason the report is recorded and not published.
+pub fn authority(cfg: &Config, prev: &EventState, ev: &Event) -> Result<(), String> {
+    let theirs = prev.source.as_deref().unwrap_or(ev.sender.id.as_str());
+    if prev.signed && ev.signer.is_none() {
+        return Err(format!(
+            "{} reports the same event unsigned; {theirs}'s signed facts stand (an unsigned report never changes a signed event)",
+            ev.sender.id
+        ));
+    }
+    if theirs == ev.sender.id {
+        return Ok(());
+    }
+    let priority = match ev.kind {
+        Kind::Earthquake => &cfg.rules.source_priority,
+        Kind::Weather => &cfg.rules.weather.source_priority,
+    };
+    let rank = |s: &str| priority.iter().position(|p| p == s);
+    match (rank(&ev.sender.id), rank(theirs)) {
+        (Some(mine), Some(other)) if mine < other => Ok(()),
+        (Some(_), None) => Ok(()),
+        _ => {
+            let list = match ev.kind {
+                Kind::Earthquake => "rules.source_priority",
+                Kind::Weather => "rules.weather.source_priority",
+            };
+            Err(format!(
+                "{} reports the same event; {theirs}'s facts stand: only {theirs} or a sender ranked above it in {list} may update or cancel it",
+                ev.sender.id
+            ))
+        }
+    }
+}
+
+/// The time that orders this message among its event's revisions: its `sent`, unless that lies
+/// beyond `security.max_future_skew_secs` — then the time alertd received it, so a provider
+/// whose clock is off cannot freeze its own event (a `sent` of 2100 would make every real later
+/// revision "older"). The note says so, for the reason.
+pub fn order_time(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> (jiff::Timestamp, Option<String>) {
+    let skew = jiff::SignedDuration::from_secs(cfg.security.max_future_skew_secs as i64);
+    let ahead = ev.sent.duration_since(now);
+    if ahead > skew {
+        (
+            now,
+            Some(format!(
+                "sent {} is {} s ahead of alertd's clock, over security.max_future_skew_secs; ordered by the time received",
+                ev.sent,
+                ahead.as_secs()
+            )),
+        )
+    } else {
+        (ev.sent, None)
+    }
+}
+
 /// The stored quake this report is, if no id links them: origin times within
 /// `rules.match_window_secs`, epicentres within `match_distance_km`, magnitudes within
 /// `match_magnitude`; the closest in time wins. Returns it with the reason it matched.
@@ -293,11 +346,13 @@ pub fn same_quake(
 }
 
 /// Why the event's time makes it unpublishable, if it does: older than `security.max_age_secs`
-/// (quakes by origin time, the rest by `sent`) or dated beyond the allowed clock skew.
+/// (quakes by origin time, the rest by `sent`), or a quake whose origin time lies beyond the
+/// allowed clock skew in the future — the text would tell the public a time that has not come.
+/// A future `sent` alone does not stop a publication ([`order_time`] deals with it).
 fn freshness(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> Option<String> {
-    let t = match (&ev.quake, ev.msg_type) {
-        (Some(q), MsgType::Alert | MsgType::Update) => q.origin_time,
-        _ => ev.sent,
+    let (t, is_origin) = match (&ev.quake, ev.msg_type) {
+        (Some(q), MsgType::Alert | MsgType::Update) => (q.origin_time, true),
+        _ => (ev.sent, false),
     };
     let age = now.duration_since(t);
     let max_age = jiff::SignedDuration::from_secs(cfg.security.max_age_secs as i64);
@@ -308,9 +363,9 @@ fn freshness(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> Option<String> {
             age.as_secs() / 60,
             max_age.as_secs() / 60
         ))
-    } else if -age > skew {
+    } else if is_origin && -age > skew {
         Some(format!(
-            "not published: the event time {t} is {} s in the future, over security.max_future_skew_secs ({} s)",
+            "not published: the origin time {t} is {} s in the future, over security.max_future_skew_secs ({} s)",
             (-age).as_secs(),
             skew.as_secs()
         ))

@@ -194,3 +194,86 @@ fn replayed_and_misdated_events_are_never_published() {
     assert_eq!(b.action, Action::None);
     assert!(b.reason.contains("in the future"), "{}", b.reason);
 }
+
+fn from(sender: &str, signed: bool, mut ev: Event) -> Event {
+    ev.sender.id = sender.into();
+    ev.signer = signed.then(|| "k".to_string());
+    ev
+}
+
+#[test]
+fn only_the_own_sender_or_one_ranked_above_may_change_an_event() {
+    let c = cfg();
+    let base = quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00");
+    let usgs_first = assess(&c, &from("usgs", false, base.clone()), None, now());
+    assert_eq!(usgs_first.action, Action::Alert);
+    // CENC ranks above USGS: its report corrects the event.
+    let cenc = from(
+        "cenc",
+        false,
+        quake("e1", 7.2, 30.3, 103.0, "2013-04-20T08:05:10+08:00"),
+    );
+    assert!(authority(&c, &usgs_first.state, &cenc).is_ok());
+    // An unranked sender, or a lower one, does not; nor does an equal unranked one.
+    let evil = from(
+        "evil",
+        false,
+        quake("e1", 7.9, 30.3, 103.0, "2013-04-20T08:05:10+08:00"),
+    );
+    let a = assess(&c, &evil, Some(usgs_first.state.clone()), now());
+    assert_eq!(a.action, Action::None);
+    assert!(a.reason.contains("usgs's facts stand"), "{}", a.reason);
+    assert_eq!(a.state, usgs_first.state, "nothing of the event changed");
+    let other = assess(&c, &from("other", false, base.clone()), None, now());
+    assert!(authority(&c, &other.state, &evil).is_err());
+}
+
+#[test]
+fn an_unsigned_report_never_changes_a_signed_event() {
+    let c = cfg();
+    let signed = assess(
+        &c,
+        &from(
+            "cenc",
+            true,
+            quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        ),
+        None,
+        now(),
+    );
+    assert!(signed.state.signed);
+    let mut cancel = from(
+        "cenc",
+        false,
+        quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:05:10+08:00"),
+    );
+    cancel.msg_type = MsgType::Cancel;
+    let a = assess(&c, &cancel, Some(signed.state.clone()), now());
+    assert_eq!(a.action, Action::None);
+    assert!(a.reason.contains("signed facts stand"), "{}", a.reason);
+    // The same cancel signed is the provider's own.
+    cancel.signer = Some("k".into());
+    assert_eq!(
+        assess(&c, &cancel, Some(signed.state), now()).action,
+        Action::Cancel
+    );
+}
+
+#[test]
+fn a_sent_time_beyond_the_skew_orders_by_the_time_received() {
+    let c = cfg();
+    let mut ev = quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00");
+    ev.sent = "2100-01-01T00:00:00Z".parse().unwrap();
+    let a = assess(&c, &ev, None, now());
+    assert_eq!(a.action, Action::Alert, "a wrong `sent` does not stop the alert");
+    assert_eq!(a.state.last_sent_ms, crate::store::ms(now()));
+    assert!(a.reason.contains("ahead of alertd's clock"), "{}", a.reason);
+    let later = quake("e1", 7.3, 30.3, 103.0, "2013-04-20T08:05:30+08:00");
+    let b = assess(
+        &c,
+        &later,
+        Some(a.state),
+        now() + jiff::SignedDuration::from_secs(60),
+    );
+    assert_eq!(b.action, Action::Update, "{}", b.reason);
+}

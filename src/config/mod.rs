@@ -71,6 +71,32 @@ pub struct FeedRule {
 pub struct FeedKey {
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
+    /// The deliverers this key signs for (see [`crate::feed::Event::deliverer`]): a message
+    /// signed with it that comes from anyone else is refused, and a listed deliverer's message
+    /// is refused unsigned on every topic. Default: the key's own name.
+    pub senders: Option<Vec<String>>,
+}
+
+impl Config {
+    /// The deliverers `key` may sign for (`feed_keys.NAME.senders`, default `[NAME]`).
+    pub fn key_senders<'a>(&'a self, key: &'a str) -> Vec<&'a str> {
+        match self.feed_keys.get(key) {
+            Some(FeedKey {
+                senders: Some(list), ..
+            }) => list.iter().map(String::as_str).collect(),
+            Some(_) => vec![key],
+            None => Vec::new(),
+        }
+    }
+
+    /// The key names that sign for `deliverer`: if any, its messages must be signed.
+    pub fn keys_for_sender(&self, deliverer: &str) -> Vec<&str> {
+        self.feed_keys
+            .keys()
+            .filter(|k| self.key_senders(k).contains(&deliverer))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +261,11 @@ pub struct WeatherRules {
     pub emergency_colors: Vec<String>,
     #[serde(default = "d_routine_colors")]
     pub routine_colors: Vec<String>,
+    /// Who else may update or cancel a warning, highest first (sender ids). A warning is
+    /// changed only by its own sender or by one listed above it; empty (the default): only
+    /// by its own sender.
+    #[serde(default)]
+    pub source_priority: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -524,6 +555,7 @@ impl Default for WeatherRules {
         Self {
             emergency_colors: d_emergency_colors(),
             routine_colors: d_routine_colors(),
+            source_priority: Vec::new(),
         }
     }
 }

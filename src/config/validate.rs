@@ -74,6 +74,13 @@ impl Config {
             }
         }
         for (name, k) in &self.feed_keys {
+            if let Some(list) = &k.senders {
+                if list.is_empty() || list.iter().any(|s| s.trim().is_empty()) {
+                    p.push(format!(
+                        "feed_keys.{name}.senders: list the sender ids this key signs for (non-empty)"
+                    ));
+                }
+            }
             secret_problem(
                 &mut p,
                 &format!("feed_keys.{name}"),

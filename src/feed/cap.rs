@@ -125,6 +125,7 @@ pub fn decode(text: &str) -> Result<Event, DecodeError> {
         revision: None,
         references,
         web: body.web,
+        signer: None,
     })
 }
 

@@ -490,5 +490,6 @@ fn event(
         revision,
         references: Vec::new(),
         web: None,
+        signer: None,
     }
 }

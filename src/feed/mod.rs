@@ -8,7 +8,7 @@
 pub mod auth;
 pub mod cap;
 pub mod cenc;
-mod json_util;
+pub(crate) mod json_util;
 pub mod model;
 pub mod mqtt;
 pub mod mqtt5;
@@ -56,6 +56,31 @@ impl DecodeError {
             Self::Field { .. } => "invalid_field",
         }
     }
+}
+
+/// Checks what decoding alone cannot, given alertd's clock: a warning's `expires` must lie after
+/// its `sent`. A `sent` beyond the allowed clock skew is the provider's clock, not a time (the
+/// pipeline then orders by the time received), so `expires` is held against that instead.
+pub fn check_times(
+    ev: &Event,
+    now: jiff::Timestamp,
+    max_skew: jiff::SignedDuration,
+) -> Result<(), DecodeError> {
+    let Some(expires) = ev.weather.as_ref().and_then(|w| w.expires) else {
+        return Ok(());
+    };
+    let (base, what) = if ev.sent.duration_since(now) > max_skew {
+        (now, "the time received (sent lies beyond the allowed clock skew)")
+    } else {
+        (ev.sent, "sent")
+    };
+    if expires <= base {
+        return Err(DecodeError::field(
+            "expires",
+            format!("{expires} is not after {what} {base}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes one payload. The format is detected from the content.

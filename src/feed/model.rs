@@ -168,9 +168,25 @@ pub struct Event {
     pub revision: Option<u32>,
     pub references: Vec<String>,
     pub web: Option<String>,
+    /// The feed key whose signature this message carried, set by the pipeline after it verified
+    /// it (`None`: unsigned). Decoders never set it: trust comes from the key, not the payload.
+    #[serde(default)]
+    pub signer: Option<String>,
 }
 
 impl Event {
+    /// Who delivered this message to alertd, which is what a signature vouches for: a relay
+    /// (Wolfx, FAN Studio) for the relay formats, else the sender itself. The relays report
+    /// CENC's and CEA's facts, so `sender` names the agency (the text still says 中国地震台网中心)
+    /// while trust binds to the relay that handed it over.
+    pub fn deliverer(&self) -> &str {
+        match self.format.split_once('-') {
+            Some(("wolfx", _)) => "wolfx",
+            Some(("fanstudio", _)) => "fanstudio",
+            _ => &self.sender.id,
+        }
+    }
+
     /// Every id this event is known by: its own and its aliases.
     pub fn all_ids(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.event_id.as_str()).chain(self.aliases.iter().map(|s| s.as_str()))

@@ -102,6 +102,7 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
         revision,
         references: f.id_list("references")?,
         web: f.opt_str("web")?.map(clean),
+        signer: None,
     })
 }
 

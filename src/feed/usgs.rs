@@ -172,5 +172,6 @@ fn feature(v: &Value, path: &str) -> Result<Event, DecodeError> {
         revision: None,
         references: Vec::new(),
         web: p.opt_str("url")?.map(clean).filter(|s| !s.is_empty()),
+        signer: None,
     })
 }

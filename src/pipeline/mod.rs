@@ -199,7 +199,7 @@ pub fn delivery_id(channel: &str, event_key: &str, msg_id: &str) -> String {
 impl Stages {
     /// Authenticates (the topic's `[[feeds]]` rule) and decodes one message into its events.
     /// The error is the reason, naming the field or the problem, and a short label for metrics.
-    fn decode(&self, m: &FeedMessage) -> Result<Vec<Event>, (String, &'static str)> {
+    fn decode(&self, m: &FeedMessage, now: jiff::Timestamp) -> Result<Vec<Event>, (String, &'static str)> {
         let limit = self.cfg.mqtt.max_payload_bytes;
         if m.payload.len() > limit {
             let e = feed::DecodeError::TooLarge {
@@ -216,25 +216,32 @@ impl Stages {
         let (require, allowed) = rule
             .map(|r| (r.require_signature, r.keys.as_slice()))
             .unwrap_or((false, &[]));
-        if let Err(why) = feed::auth::check(&m.payload, &m.properties, require, allowed, &self.keys) {
-            return Err((format!("signature: {why}"), "signature"));
-        }
+        let signer = feed::auth::check(&m.payload, &m.properties, require, allowed, &self.keys)
+            .map_err(|why| (format!("signature: {why}"), "signature"))?;
         let inner = feed::auth::inner(&m.payload);
         let decoded = match rule.and_then(|r| r.format.as_deref()) {
             Some(format) => feed::decode_as(&inner, limit, Some(format)).map(|e| vec![e]),
             None => feed::decode_all(&inner, limit),
         };
-        match decoded {
-            Ok(events) if events.is_empty() => Err(("the message holds no event".into(), "empty")),
-            Ok(events) => Ok(events),
-            Err(e) => Err((e.to_string(), e.label())),
+        let mut events = match decoded {
+            Ok(events) if events.is_empty() => return Err(("the message holds no event".into(), "empty")),
+            Ok(events) => events,
+            Err(e) => return Err((e.to_string(), e.label())),
+        };
+        let skew = jiff::SignedDuration::from_secs(self.cfg.security.max_future_skew_secs as i64);
+        for ev in &mut events {
+            bind_signature(&self.cfg, ev, signer.as_deref(), &m.topic)
+                .map_err(|why| (format!("signature: {why}"), "signature"))?;
+            feed::check_times(ev, now, skew).map_err(|e| (e.to_string(), e.label()))?;
+            ev.signer = signer.clone();
         }
+        Ok(events)
     }
 
     fn process_one(&mut self, tx: &Connection, m: &FeedMessage) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         let hash = journal::content_hash(&m.payload);
-        let decoded = self.decode(m);
+        let decoded = self.decode(m, now);
         // A single event is also recognised by (sender, msg_id) when a relay re-serialises it;
         // a collection (a feed snapshot) only by its exact bytes, its events by their state.
         let key: Option<(String, String)> = match &decoded {
@@ -341,6 +348,7 @@ impl Stages {
             },
         };
         let mut a = assess::assess(&self.cfg, ev, prior, now);
+        count_clock_skew(&self.cfg, ev, now);
         if let Some(why) = matched {
             a.reason = format!("{why}; {}", a.reason);
         }
@@ -436,6 +444,43 @@ impl Stages {
     }
 }
 
+/// Counts messages dated beyond the allowed clock skew (`alertd_feed_clock_skew_total`), by the
+/// field: a provider's clock going wrong is something the office should see before it matters.
+fn count_clock_skew(cfg: &Config, ev: &Event, now: jiff::Timestamp) {
+    let skew = jiff::SignedDuration::from_secs(cfg.security.max_future_skew_secs as i64);
+    let mut ahead = vec![("sent", ev.sent)];
+    if let Some(q) = &ev.quake {
+        ahead.push(("origin_time", q.origin_time));
+    }
+    for (field, t) in ahead {
+        if t.duration_since(now) > skew {
+            metrics::counter!("alertd_feed_clock_skew_total", "field" => field).increment(1);
+        }
+    }
+}
+
+/// A signature vouches for who delivered a message, not for the topic it came on: a key signs
+/// only for its `feed_keys.NAME.senders`, and a deliverer that has a key is refused unsigned on
+/// every topic (else an unsigned message on an unsigned topic could speak for a signed source).
+fn bind_signature(cfg: &Config, ev: &Event, signer: Option<&str>, topic: &str) -> Result<(), String> {
+    let who = ev.deliverer();
+    match signer {
+        Some(key) if cfg.key_senders(key).contains(&who) => Ok(()),
+        Some(key) => Err(format!(
+            "key {key:?} does not sign for sender {:?} (feed_keys.{key}.senders)",
+            feed::json_util::short(who)
+        )),
+        None => match cfg.keys_for_sender(who).first() {
+            Some(key) => Err(format!(
+                "sender {:?} signs its messages (key {key:?}); an unsigned one on {:?} is refused",
+                feed::json_util::short(who),
+                feed::json_util::short(topic)
+            )),
+            None => Ok(()),
+        },
+    }
+}
+
 /// How long an alert is worth delivering: quakes for `quake_deadline_mins` after origin,
 /// weather warnings until they expire.
 pub fn deadline(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> jiff::Timestamp {
@@ -454,4 +499,52 @@ pub fn deadline(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> jiff::Timesta
 /// Opens the store for the pipeline (used by `run`, `render` and `replay`).
 pub fn open(cfg: &Config) -> Result<Connection, StoreError> {
     store::open(&cfg.store.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(keys: &str) -> Config {
+        let text = format!(
+            "[jurisdiction]\nname = \"成都市\"\noffice = \"成都市应急管理局\"\nlat = 30.66\nlon = 104.07\n{keys}"
+        );
+        Config::parse(&text, std::path::Path::new("t.toml")).expect("config")
+    }
+
+    fn relay_event() -> Event {
+        let bytes = include_bytes!(
+            "../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json"
+        );
+        feed::decode(bytes, 1 << 20).expect("wolfx sample")
+    }
+
+    #[test]
+    fn trust_binds_to_the_relay_that_delivered_not_the_agency_it_reports() {
+        let ev = relay_event();
+        assert_eq!((ev.sender.id.as_str(), ev.deliverer()), ("cea-eew", "wolfx"));
+        // CEA signs its own messages; a relay of its reports is not CEA, so it is not
+        // refused for being unsigned, and the CEA key cannot vouch for it.
+        let c = cfg("[feed_keys.cea-eew]\nsecret = \"k\"\n");
+        assert_eq!(bind_signature(&c, &ev, None, "feeds/seismic/wolfx"), Ok(()));
+        let err = bind_signature(&c, &ev, Some("cea-eew"), "feeds/seismic/wolfx").unwrap_err();
+        assert!(err.contains("does not sign for sender \"wolfx\""), "{err}");
+        // Once the relay has a key of its own, its unsigned messages are refused everywhere.
+        let c = cfg("[feed_keys.cenc]\nsecret = \"k\"\n[feed_keys.relay]\nsecret = \"r\"\nsenders = [\"wolfx\", \"fanstudio\"]\n");
+        assert_eq!(bind_signature(&c, &ev, Some("relay"), "feeds/x"), Ok(()));
+        let err = bind_signature(&c, &ev, None, "feeds/weather/anything").unwrap_err();
+        assert!(
+            err.contains("sender \"wolfx\" signs its messages (key \"relay\")"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_senders_list_is_a_config_error() {
+        let text = "[jurisdiction]\nname = \"x\"\noffice = \"y\"\nlat = 30.0\nlon = 104.0\n[feed_keys.k]\nsecret = \"s\"\nsenders = []\n";
+        let err = Config::parse(text, std::path::Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feed_keys.k.senders"), "{err}");
+    }
 }

@@ -31,6 +31,9 @@ pub struct EventState {
     /// The sender whose facts the state holds (source priority decides who may change them).
     #[serde(default)]
     pub source: Option<String>,
+    /// Whether those facts came signed: then no unsigned report may change them.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// The state of the event known by any of `ids`.
