@@ -290,3 +290,125 @@ fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A native CENC report with its own event id; `review` is `automatic` or `reviewed`.
+fn native_cenc(id: &str, mag: f64, origin: &str, review: &str, sent: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schema": "alert-feed/1", "msg_id": format!("{id}-1"), "event_id": id, "kind": "earthquake",
+        "msg_type": "alert", "status": "actual", "sender": {"id": "cenc", "name": "中国地震台网中心"},
+        "sent": sent,
+        "quake": {"origin_time": origin, "lat": 30.30, "lon": 103.00, "depth_km": 12, "magnitude": mag,
+                  "mag_type": "Ms", "place": "四川省雅安市芦山县", "review": review}}))
+    .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
+    let env = Env::new("2026-11-26T09:58:30+08:00").await;
+    env.wechat.set_mass_quota_per_day(10);
+    let d = env.start(env.config("")).await;
+    let journaled = |n: i64| {
+        let env = &env;
+        async move {
+            wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == n).await;
+        }
+    };
+    // The main shock, then 40 s later an aftershock at the same epicentre, each with CENC's own id.
+    env.publish(
+        "feeds/seismic/cenc",
+        &native_cenc(
+            "AU.20261126095800",
+            6.5,
+            "2026-11-26T09:58:00+08:00",
+            "automatic",
+            "2026-11-26T09:58:20+08:00",
+        ),
+    )
+    .await;
+    journaled(1).await;
+    env.clock.set("2026-11-26T09:59:10+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/cenc",
+        &native_cenc(
+            "AU.20261126095840",
+            6.0,
+            "2026-11-26T09:58:40+08:00",
+            "automatic",
+            "2026-11-26T09:59:00+08:00",
+        ),
+    )
+    .await;
+    journaled(2).await;
+    wait_for("two posts", 10, || env.weibo.posts().len() == 2).await;
+    wait_for("two pushes (the second by override)", 10, || {
+        env.wechat.jobs().len() == 2
+    })
+    .await;
+    let posts: Vec<String> = env.weibo.posts().into_iter().map(|p| p.text).collect();
+    assert!(posts.iter().all(|p| !p.contains("更正")), "{posts:?}");
+    assert!(
+        posts[0].contains("6.5级") && posts[1].contains("6.0级"),
+        "{posts:?}"
+    );
+    let actions: Vec<(String, String)> = {
+        let c = env.db();
+        let mut st = c
+            .prepare("SELECT event_key, action FROM alerts ORDER BY id")
+            .expect("q");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    assert_eq!(actions.len(), 2);
+    assert!(actions.iter().all(|a| a.1 == "alert"));
+    assert_ne!(actions[0].0, actions[1].0, "two events");
+
+    // USGS's report of the aftershock joins the aftershock, not the main shock.
+    env.clock.set("2026-11-26T10:00:00+08:00".parse().expect("t"));
+    let origin: jiff::Timestamp = "2026-11-26T09:58:41+08:00".parse().expect("t");
+    let usgs = serde_json::json!({"type": "Feature", "id": "us7000aftr",
+        "properties": {"mag": 5.9, "place": "38 km WSW of Ya'an, China", "time": origin.as_millisecond(),
+            "updated": origin.as_millisecond() + 60_000, "status": "reviewed", "magType": "mww",
+            "type": "earthquake", "title": "M 5.9 - Ya'an, China"},
+        "geometry": {"type": "Point", "coordinates": [103.01, 30.31, 14.0]}});
+    env.publish("feeds/seismic/usgs", &serde_json::to_vec(&usgs).expect("json"))
+        .await;
+    journaled(3).await;
+    let (key, reason): (String, String) = env
+        .db()
+        .query_row("SELECT event_key, reason FROM journal WHERE id = 3", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("row");
+    assert_eq!(key, actions[1].0, "{reason}");
+
+    // CENC's formal (reviewed) report of the main shock, under another id, is the main shock.
+    env.clock.set("2026-11-26T10:08:00+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/cenc",
+        &native_cenc(
+            "CC.20261126095800",
+            6.6,
+            "2026-11-26T09:58:01+08:00",
+            "reviewed",
+            "2026-11-26T10:07:50+08:00",
+        ),
+    )
+    .await;
+    journaled(4).await;
+    let key: String = env
+        .db()
+        .query_row("SELECT event_key FROM journal WHERE id = 4", [], |r| r.get(0))
+        .expect("row");
+    assert_eq!(key, actions[0].0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        2,
+        "+0.1 is no material change: no correction"
+    );
+    assert_eq!(env.wechat.jobs().len(), 2);
+    d.shutdown();
+    d.wait().await;
+}

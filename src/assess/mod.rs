@@ -86,10 +86,22 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         origin_ms: ev.quake.as_ref().map(|q| ms(q.origin_time)),
         source: Some(ev.sender.id.clone()),
         signed: ev.signer.is_some(),
+        review: ev.quake.as_ref().and_then(|q| q.review),
+        senders: Vec::new(),
     };
     let stale = freshness(cfg, ev, now);
     let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
         let mut state = state;
+        // Every sender whose report the event took (same_quake keeps their other quakes apart).
+        for who in previous
+            .iter()
+            .flat_map(|p| p.senders.iter())
+            .chain([&ev.sender.id])
+        {
+            if !state.senders.contains(who) {
+                state.senders.push(who.clone());
+            }
+        }
         // A replayed or misdated message can never reach the public.
         let (action, reason, push) = match (&stale, action) {
             (Some(why), a) if a != Action::None => (Action::None, format!("{why}; {reason}"), false),
@@ -153,8 +165,10 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         prev
     };
     if let Err(why) = authority(cfg, &prev, ev) {
-        // Recorded, never published: the event's facts, class and clock stay as they were.
-        return mk(prev.clone(), Action::None, why, false, Some(prev));
+        // Recorded, never published: nothing of the event changes, not even who reported it.
+        let mut a = mk(prev.clone(), Action::None, why, false, Some(prev.clone()));
+        a.state = prev;
+        return a;
     }
     let same_source = prev.source.as_deref().is_none_or(|s| s == ev.sender.id);
     if same_source && ms(order) < prev.last_sent_ms {
@@ -321,28 +335,57 @@ pub fn order_time(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> (jiff::Time
 
 /// The stored quake this report is, if no id links them: origin times within
 /// `rules.match_window_secs`, epicentres within `match_distance_km`, magnitudes within
-/// `match_magnitude`; the closest in time wins. Returns it with the reason it matched.
-pub fn same_quake(
-    cfg: &Config,
-    q: &crate::feed::Quake,
-    candidates: Vec<EventState>,
-) -> Option<(EventState, String)> {
+/// `match_magnitude`; of those, the nearest in time and magnitude wins (so a report of an
+/// aftershock joins the aftershock, not the main shock). Returns it with the reason it matched.
+///
+/// A sender's own reports with different ids are different quakes — an aftershock 40 s later at
+/// the same epicentre is news, not a correction — with one exception that is the sender's own
+/// scheme: an automatic solution and the later reviewed (formal, 正式测定) one, which CENC issues
+/// under different ids. So an event that already holds a report of `ev`'s sender takes a new one
+/// from it only as the other half of an automatic / reviewed pair (in either order).
+pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Option<(EventState, String)> {
+    let q = ev.quake.as_ref()?;
     let r = &cfg.rules;
-    candidates.into_iter().find_map(|s| {
-        let (lat, lon, mag, origin) = (s.lat?, s.lon?, s.magnitude?, s.origin_ms?);
+    use crate::feed::Review;
+    let mut best: Option<(f64, EventState, String)> = None;
+    for s in candidates {
+        let (Some(lat), Some(lon), Some(mag), Some(origin)) = (s.lat, s.lon, s.magnitude, s.origin_ms) else {
+            continue;
+        };
+        let holds_sender = s.source.as_deref() == Some(ev.sender.id.as_str())
+            || s.senders.iter().any(|x| x == &ev.sender.id);
+        // Either order: relays do not always deliver the automatic report first.
+        let formal_of_automatic = s.source.as_deref() == Some(ev.sender.id.as_str())
+            && matches!(
+                (s.review, q.review),
+                (Some(Review::Automatic), Some(Review::Reviewed))
+                    | (Some(Review::Reviewed), Some(Review::Automatic))
+            );
+        if holds_sender && !formal_of_automatic {
+            continue;
+        }
         let d = geo::distance_km(lat, lon, q.lat, q.lon);
         let dt = (origin - ms(q.origin_time)).abs() as f64 / 1000.0;
         let dm = (mag - q.magnitude).abs();
-        (d <= r.match_distance_km && dm <= r.match_magnitude + 1e-9 && dt <= r.match_window_secs as f64).then(
-            || {
-                let why = format!(
-                    "same quake as {} (origin {dt:.0} s apart, epicentres {d:.0} km, magnitude ±{dm:.1})",
-                    s.event_key
-                );
-                (s, why)
-            },
-        )
-    })
+        if d > r.match_distance_km || dm > r.match_magnitude + 1e-9 || dt > r.match_window_secs as f64 {
+            continue;
+        }
+        // Time and magnitude, each as a share of its window: the nearest candidate wins.
+        let score = dt / (r.match_window_secs.max(1) as f64) + dm / r.match_magnitude.max(0.05);
+        if best.as_ref().is_none_or(|(b, _, _)| score < *b) {
+            let why = format!(
+                "same quake as {} (origin {dt:.0} s apart, epicentres {d:.0} km, magnitude ±{dm:.1}{})",
+                s.event_key,
+                if formal_of_automatic {
+                    "; automatic and reviewed solutions of one quake"
+                } else {
+                    ""
+                }
+            );
+            best = Some((score, s, why));
+        }
+    }
+    best.map(|(_, s, why)| (s, why))
 }
 
 /// Why the event's time makes it unpublishable, if it does: older than `security.max_age_secs`

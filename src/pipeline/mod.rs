@@ -339,7 +339,7 @@ impl Stages {
                 Some(q) => {
                     let window = self.cfg.rules.match_window_secs as i64 * 1000;
                     let near = events::near(tx, store::ms(q.origin_time), window)?;
-                    assess::same_quake(&self.cfg, q, near).map(|(s, why)| {
+                    assess::same_quake(&self.cfg, ev, near).map(|(s, why)| {
                         matched = Some(why);
                         s
                     })

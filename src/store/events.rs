@@ -34,6 +34,12 @@ pub struct EventState {
     /// Whether those facts came signed: then no unsigned report may change them.
     #[serde(default)]
     pub signed: bool,
+    /// Whether those facts are an automatic or a reviewed solution (quakes).
+    #[serde(default)]
+    pub review: Option<crate::feed::Review>,
+    /// Every sender whose report this event took: another quake of theirs is another event.
+    #[serde(default)]
+    pub senders: Vec<String>,
 }
 
 /// The state of the event known by any of `ids`.
