@@ -173,6 +173,17 @@ impl Pipeline {
         Ok(jobs)
     }
 
+    /// Records the broker session (`alertd status` reads it from the store).
+    pub fn record_session(&mut self, s: &store::session::MqttSession) -> Result<(), StoreError> {
+        let now = self.stages.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        store::session::put(&tx, s, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -201,11 +212,9 @@ impl Stages {
     /// The error is the reason, naming the field or the problem, and a short label for metrics.
     fn decode(&self, m: &FeedMessage) -> Result<Vec<Event>, (String, &'static str)> {
         let limit = self.cfg.mqtt.max_payload_bytes;
-        if m.payload.len() > limit {
-            let e = feed::DecodeError::TooLarge {
-                size: m.payload.len(),
-                limit,
-            };
+        let size = m.oversized.as_ref().map_or(m.payload.len(), |o| o.size);
+        if size > limit {
+            let e = feed::DecodeError::TooLarge { size, limit };
             return Err((e.to_string(), e.label()));
         }
         let rule = self
@@ -233,7 +242,13 @@ impl Stages {
 
     fn process_one(&mut self, tx: &Connection, m: &FeedMessage) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
-        let hash = journal::content_hash(&m.payload);
+        // The MQTT task hashed an oversized payload whole before dropping it, so its
+        // redelivery after a crash matches this entry like any other message's.
+        let hash = match &m.oversized {
+            Some(o) => o.sha256.clone(),
+            None => journal::content_hash(&m.payload),
+        };
+        let size = m.oversized.as_ref().map_or(m.payload.len(), |o| o.size);
         let decoded = self.decode(m);
         // A single event is also recognised by (sender, msg_id) when a relay re-serialises it;
         // a collection (a feed snapshot) only by its exact bytes, its events by their state.
@@ -259,7 +274,9 @@ impl Stages {
                         hash: &hash,
                         sender_id: None,
                         msg_id: None,
-                        payload: &m.payload,
+                        size,
+                        // Whatever path it came by, an oversized body is not kept.
+                        payload: if label == "too_large" { &[] } else { &m.payload },
                         accepted: false,
                         reason: &reason,
                         reject_label: Some(label),
@@ -283,6 +300,7 @@ impl Stages {
                 hash: &hash,
                 sender_id: key.map(|k| k.0),
                 msg_id: key.map(|k| k.1),
+                size,
                 payload: &m.payload,
                 accepted: true,
                 reason: "",
@@ -455,3 +473,6 @@ pub fn deadline(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> jiff::Timesta
 pub fn open(cfg: &Config) -> Result<Connection, StoreError> {
     store::open(&cfg.store.path)
 }
+
+#[cfg(test)]
+mod tests;
