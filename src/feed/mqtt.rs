@@ -198,6 +198,18 @@ impl Backoff {
         self.delay = Self::FIRST;
     }
 
+    /// The delay after a lost connection that had been up for `uptime` (none: it never came
+    /// up). Only a session that lasted [`STABLE`] starts over at 100 ms: one the broker drops
+    /// right after accepting it is retried with a growing delay, like one that cannot be made,
+    /// so a broker that drops alertd on every attempt gets a few log lines a minute, not
+    /// hundreds.
+    pub(crate) fn after_loss(&mut self, uptime: Option<Duration>) -> Duration {
+        if uptime.is_some_and(|up| up >= STABLE) {
+            self.reset();
+        }
+        self.next_delay()
+    }
+
     /// The delay before the next attempt; the one after is twice as long (capped).
     pub(crate) fn next_delay(&mut self) -> Duration {
         let d = self.delay;
@@ -237,7 +249,7 @@ pub struct Source<C = AsyncClient, E = EventLoop> {
 }
 
 /// A session that lasted this long was not a flap: the next reconnect starts the backoff over.
-pub(crate) const STABLE: Duration = Duration::from_secs(10);
+const STABLE: Duration = Duration::from_secs(10);
 
 /// How the MQTT task talks to the rest of the daemon.
 pub struct Signals {
@@ -333,13 +345,7 @@ pub async fn run(source: Source, signals: Signals) {
             Ok(_) => {}
             Err(e) => {
                 let _ = connected.send(false);
-                // A connection that failed right after it was made is retried with a growing
-                // delay, like one that could not be made: a broker that drops alertd on every
-                // attempt gets a few lines a minute, not hundreds.
-                if session.error(&e.to_string()).is_some_and(|up| up >= STABLE) {
-                    backoff.reset();
-                }
-                let wait = backoff.next_delay();
+                let wait = backoff.after_loss(session.error(&e.to_string()));
                 warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt: connection failed");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -407,6 +413,27 @@ mod tests {
         let o = options(&cfg, "mqtt://127.0.0.1:1883", None).unwrap();
         assert_eq!(o.max_packet_size(), PACKET_LIMIT);
         assert_eq!(PACKET_LIMIT, 268_435_455 + 5);
+    }
+
+    #[test]
+    fn only_a_session_that_lasted_starts_the_backoff_over() {
+        let mut b = Backoff::new(Duration::from_secs(30));
+        let ms = |d: Duration| d.as_millis();
+        // Never up, then up for a moment each time (a broker dropping alertd at once).
+        let got: Vec<u128> = [
+            None,
+            Some(Duration::from_millis(50)),
+            Some(Duration::from_secs(2)),
+        ]
+        .into_iter()
+        .map(|up| ms(b.after_loss(up)))
+        .collect();
+        assert_eq!(got, [100, 200, 400]);
+        assert_eq!(
+            ms(b.after_loss(Some(STABLE))),
+            100,
+            "a real session: retried at once"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   alertd announces no lower one: every message reaches it, and a payload over
 //!   `mqtt.max_payload_bytes` is rejected by alertd, journaled with the reason and acked.
 
-use super::mqtt::{self, Ack, Backoff, MqttError, Received, Signals, Source, STABLE};
+use super::mqtt::{self, Ack, Backoff, MqttError, Received, Signals, Source};
 use super::FeedMessage;
 use crate::config::MqttConfig;
 use rumqttc::v5::mqttbytes::v5::{Packet, SubscribeReasonCode};
@@ -142,11 +142,7 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
             Ok(_) => {}
             Err(e) => {
                 let _ = connected.send(false);
-                // As for 3.1.1: only a session that lasted starts the backoff over.
-                if session.error(&e.to_string()).is_some_and(|up| up >= STABLE) {
-                    backoff.reset();
-                }
-                let wait = backoff.next_delay();
+                let wait = backoff.after_loss(session.error(&e.to_string()));
                 warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt: connection failed");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
