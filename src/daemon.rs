@@ -23,6 +23,7 @@ use crate::config::{resolve_secret, Config};
 use crate::deliver::{channels, retry::RetryPolicy, ChannelSlot, Deliverer, Job};
 use crate::feed::mqtt::{self, Received};
 use crate::feed::mqtt5;
+use crate::feed::session::Session;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::store;
 use std::collections::HashMap;
@@ -174,10 +175,16 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     let (in_tx, in_rx) = mpsc::channel::<Received>(1024);
     let (deliver_tx, deliver_rx) = mpsc::unbounded_channel::<Job>();
 
+    let session = Session::new(
+        if cfg.mqtt.is_v5() { "5" } else { "3.1.1" },
+        Duration::from_secs(cfg.mqtt.unhealthy_after_secs.max(1)),
+        clock.clone(),
+    );
     let signals = mqtt::Signals {
         connected: connected_tx,
         shutdown: shutdown_rx.clone(),
         pipeline_done: done_rx,
+        session: session.clone(),
     };
     let topics = cfg.mqtt.topics.clone();
     let reconnect_max = Duration::from_secs(cfg.mqtt.reconnect_max_secs.max(1));
@@ -193,6 +200,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
             tx: in_tx,
             clock: clock.clone(),
             reconnect_max,
+            max_payload: cfg.mqtt.max_payload_bytes,
         };
         tokio::spawn(mqtt5::run(source, signals))
     } else {
@@ -205,6 +213,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
             tx: in_tx,
             clock: clock.clone(),
             reconnect_max,
+            max_payload: cfg.mqtt.max_payload_bytes,
         };
         tokio::spawn(mqtt::run(source, signals))
     };
@@ -218,6 +227,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         tasks.push(tokio::spawn(crate::ops::serve(
             cfg.metrics.listen.clone(),
             heartbeat.clone(),
+            session.clone(),
             connected_rx.clone(),
             shutdown_rx.clone(),
         )));
@@ -232,6 +242,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
                 shutdown: shutdown_rx,
                 rt: handle,
                 heartbeat,
+                session,
             };
             pipeline_loop(pipeline, in_rx, writes, links)
         })
@@ -276,6 +287,7 @@ struct Links {
     shutdown: watch::Receiver<bool>,
     rt: tokio::runtime::Handle,
     heartbeat: Arc<crate::ops::Heartbeat>,
+    session: Arc<Session>,
 }
 
 fn pipeline_loop(
@@ -290,8 +302,10 @@ fn pipeline_loop(
         shutdown,
         rt,
         heartbeat,
+        session,
     } = links;
     let mut last_tick = std::time::Instant::now() - TICK;
+    let mut recorder = SessionRecorder::default();
     loop {
         heartbeat.beat();
         // Periodic work (digests, manual pushes) runs between batches, at most once a TICK.
@@ -303,6 +317,7 @@ fn pipeline_loop(
                 }),
                 Err(e) => error!(error = %e, "periodic work failed; will retry"),
             }
+            recorder.maybe_record(&mut pipeline, &session);
         }
         // Feed messages first (biased): they are the latency the public sees. The deliverer's
         // writes ride in the next batch's transaction, or get one of their own when no message
@@ -376,6 +391,49 @@ fn pipeline_loop(
     let until = tokio::time::Instant::now() + WRITES_AFTER_STOP;
     while rt.block_on(async { tokio::time::timeout_at(until, writes.wait()).await }) == Ok(true) {
         writes.commit(pipeline.conn_mut());
+    }
+}
+
+/// Writes the broker session into the store for `alertd status`: when it changed or started or
+/// stopped failing (at most once a second, so a flapping session costs a commit a second, not
+/// one per attempt), and every minute regardless, so a status that stops being refreshed says
+/// the daemon is gone.
+#[derive(Default)]
+struct SessionRecorder {
+    /// (changes, failing, when) of the last write.
+    written: Option<(u64, bool, std::time::Instant)>,
+    failed: bool,
+}
+
+impl SessionRecorder {
+    const MIN_GAP: Duration = Duration::from_secs(1);
+    const REFRESH: Duration = Duration::from_secs(60);
+
+    fn maybe_record(&mut self, pipeline: &mut Pipeline, session: &Session) {
+        let changes = session.changes();
+        let snapshot = session.snapshot();
+        let failing = snapshot.failing.is_some();
+        let due = match self.written {
+            None => true,
+            Some((seen, was_failing, at)) => {
+                let changed = seen != changes || was_failing != failing;
+                (changed && at.elapsed() >= Self::MIN_GAP) || at.elapsed() >= Self::REFRESH
+            }
+        };
+        if !due {
+            return;
+        }
+        match pipeline.record_session(&snapshot) {
+            Ok(()) => {
+                self.written = Some((changes, failing, std::time::Instant::now()));
+                self.failed = false;
+            }
+            Err(e) if !self.failed => {
+                self.failed = true;
+                warn!(error = %e, "cannot record the broker session for `alertd status`; will retry");
+            }
+            Err(_) => {}
+        }
     }
 }
 

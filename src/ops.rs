@@ -3,9 +3,11 @@
 //! Liveness is the pipeline's own heartbeat: the pipeline thread beats on every loop (at least
 //! twice a second, even when idle), and both the watchdog ping and `/healthz` come from that
 //! beat — so a hung pipeline misses them and systemd restarts alertd, while a process whose
-//! HTTP server still answers but whose pipeline is stuck is reported unhealthy. Readiness is
-//! "the store is open and the broker accepted us".
+//! HTTP server still answers but whose pipeline is stuck is reported unhealthy. `/healthz` also
+//! reports a failing broker session (`feed::session`), which the watchdog does not: a restart
+//! cannot fix a broker. Readiness is "the store is open and the broker accepted us".
 
+use crate::feed::session::Session;
 use axum::{extract::State, http::StatusCode, routing::get, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,6 +89,7 @@ impl Heartbeat {
 struct Ops {
     handle: Option<PrometheusHandle>,
     heartbeat: Arc<Heartbeat>,
+    session: Arc<Session>,
     connected: watch::Receiver<bool>,
 }
 
@@ -95,12 +98,14 @@ struct Ops {
 pub async fn serve(
     listen: String,
     heartbeat: Arc<Heartbeat>,
+    session: Arc<Session>,
     connected: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let ops = Ops {
         handle: recorder(),
         heartbeat,
+        session,
         connected,
     };
     let app = Router::new()
@@ -132,12 +137,17 @@ async fn metrics(State(ops): State<Ops>) -> (StatusCode, String) {
 }
 
 async fn healthz(State(ops): State<Ops>) -> (StatusCode, String) {
-    match ops.heartbeat.stalled_for() {
-        None => (StatusCode::OK, "ok\n".into()),
-        Some(age) => (
+    if let Some(age) = ops.heartbeat.stalled_for() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("pipeline stalled for {} s\n", age.as_secs()),
-        ),
+        );
+    }
+    // A daemon that hears nothing from its broker is as useless as a stalled one, even though
+    // restarting it does not help: say so, with the reason, for the monitoring to page someone.
+    match ops.session.failing() {
+        None => (StatusCode::OK, "ok\n".into()),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
     }
 }
 

@@ -59,6 +59,7 @@ impl Renderer {
             payload: payload.to_vec(),
             received_at: self.clock.now(),
             properties: Vec::new(),
+            oversized: None,
         };
         let outcome = self
             .pipeline

@@ -4,13 +4,15 @@
 
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
-use crate::store::{self, from_ms, journal, ledger, outbox};
+use crate::store::{self, from_ms, journal, ledger, outbox, session};
 use serde::Serialize;
 use std::fmt::Write;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub now: String,
+    /// The broker session as the daemon last recorded it; none if it never ran on this store.
+    pub mqtt: Option<MqttStatus>,
     pub channels: Vec<ChannelStatus>,
     pub journal: JournalCounts,
     pub pending: Vec<outbox::Delivery>,
@@ -35,6 +37,21 @@ pub struct ChannelStatus {
     /// Today's digest, once decided: pushed, weibo, dropped, empty.
     pub digest_today: Option<String>,
 }
+
+#[derive(Debug, Serialize)]
+pub struct MqttStatus {
+    #[serde(flatten)]
+    pub session: session::MqttSession,
+    pub since: String,
+    pub last_error_at: Option<String>,
+    /// When the daemon recorded this (it does so on every change and every minute).
+    pub recorded: String,
+    /// Not refreshed for over [`STALE_MINS`] minutes: the daemon is probably not running.
+    pub stale: bool,
+}
+
+/// A session record older than this was not written by a running daemon.
+pub const STALE_MINS: i64 = 3;
 
 #[derive(Debug, Serialize)]
 pub struct JournalCounts {
@@ -123,8 +140,16 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
         });
     }
     let day_ago = store::ms(now) - 24 * 3600 * 1000;
+    let mqtt = session::get(conn)?.map(|(s, at)| MqttStatus {
+        since: from_ms(s.since_ms).to_string(),
+        last_error_at: s.last_error_ms.map(|t| from_ms(t).to_string()),
+        recorded: from_ms(at).to_string(),
+        stale: store::ms(now) - at > STALE_MINS * 60 * 1000,
+        session: s,
+    });
     Ok(Status {
         now: now.to_string(),
+        mqtt,
         channels,
         journal: JournalCounts {
             accepted,
@@ -141,9 +166,43 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
 }
 
 impl Status {
+    fn mqtt_text(&self, s: &mut String) {
+        let Some(m) = &self.mqtt else {
+            let _ = writeln!(
+                s,
+                "\nmqtt session: never recorded (the daemon has not run on this store)"
+            );
+            return;
+        };
+        let x = &m.session;
+        let _ = writeln!(
+            s,
+            "\nmqtt session (MQTT {}): {} since {}{}",
+            x.protocol,
+            x.state,
+            m.since,
+            if m.stale {
+                format!(" — recorded {}, not since: is the daemon running?", m.recorded)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(why) = &x.failing {
+            let _ = writeln!(s, "  FAILING: {why}");
+        }
+        if let (Some(e), Some(at)) = (&x.last_error, &m.last_error_at) {
+            let _ = writeln!(
+                s,
+                "  connection errors: {} since start, {} in a row; last at {at}: {e}",
+                x.connection_errors, x.errors_in_a_row
+            );
+        }
+    }
+
     pub fn text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "alertd status at {}", self.now);
+        self.mqtt_text(&mut s);
         let _ = writeln!(s, "\nchannels:");
         for c in &self.channels {
             let quota = match (c.pushes_used_today, c.pushes_left_today) {

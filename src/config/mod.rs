@@ -154,6 +154,10 @@ pub struct MqttConfig {
     /// messages) after a disconnect.
     #[serde(default = "d_session_expiry")]
     pub session_expiry_secs: u32,
+    /// How long the broker session may go without staying up (never connected, or failing
+    /// again and again) before `/healthz` reports it.
+    #[serde(default = "d_unhealthy_after")]
+    pub unhealthy_after_secs: u64,
 }
 
 impl MqttConfig {
@@ -445,6 +449,9 @@ fn d_embedded_port() -> u16 {
 }
 fn d_protocol() -> String {
     "3.1.1".into()
+}
+fn d_unhealthy_after() -> u64 {
+    60
 }
 fn d_session_expiry() -> u32 {
     7 * 24 * 3600

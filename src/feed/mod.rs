@@ -13,6 +13,7 @@ pub mod model;
 pub mod mqtt;
 pub mod mqtt5;
 pub mod native;
+pub mod session;
 pub mod usgs;
 mod xml;
 

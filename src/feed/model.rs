@@ -11,6 +11,18 @@ pub struct FeedMessage {
     pub received_at: Timestamp,
     /// MQTT 5 user properties of the publish, in order (empty for MQTT 3.1.1).
     pub properties: Vec<(String, String)>,
+    /// Set when the payload was over `mqtt.max_payload_bytes`: `payload` is then empty and this
+    /// is what is known of it, so an oversized message never travels or rests in memory whole.
+    pub oversized: Option<Oversized>,
+}
+
+/// What is kept of a payload over the limit: enough to reject it with its size and to recognise
+/// its redelivery (the content hash of the whole payload, as for every other message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    pub size: usize,
+    /// Hex SHA-256 of the whole payload (`store::journal::content_hash`).
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

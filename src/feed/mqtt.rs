@@ -11,12 +11,15 @@
 //! share the URL, TLS, packet-limit and backoff helpers here, and hand the pipeline the same
 //! [`Received`], whose [`Ack`] acks on whichever client the message came from.
 
-use super::FeedMessage;
+use super::session::Session;
+use super::{FeedMessage, Oversized};
 use crate::clock::SharedClock;
 use crate::config::MqttConfig;
 use rumqttc::{
     AsyncClient, Event, EventLoop, Incoming, MqttOptions, Publish, QoS, TlsConfiguration, Transport,
 };
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
@@ -42,6 +45,22 @@ pub enum Ack {
 }
 
 impl Ack {
+    /// The ack for `p` on `client`. It keeps only what a PUBACK needs (packet id and QoS): the
+    /// received publish's payload — and, in MQTT 5, its topic — are slices of the frame rumqttc
+    /// read, and holding them until the commit would keep a whole frame of any size in memory.
+    pub fn v4(client: AsyncClient, p: &Publish) -> Ack {
+        let mut slim = Publish::new("", p.qos, Vec::new());
+        slim.pkid = p.pkid;
+        Ack::V4(client, slim)
+    }
+
+    /// As [`Ack::v4`], for MQTT 5.
+    pub fn v5(client: rumqttc::v5::AsyncClient, p: &rumqttc::v5::mqttbytes::v5::Publish) -> Ack {
+        let mut slim = rumqttc::v5::mqttbytes::v5::Publish::new("", p.qos, Vec::new(), None);
+        slim.pkid = p.pkid;
+        Ack::V5(client, slim)
+    }
+
     /// Queues the PUBACK without waiting; false if the client's request queue is full (or the
     /// client is gone), in which case [`Ack::ack`] waits for room.
     pub fn try_ack(&self) -> bool {
@@ -99,12 +118,31 @@ pub fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
     Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
 }
 
-/// The client's packet limit, for either protocol version: well above our own payload limit.
-/// An MQTT 3.1.1 client drops the connection on an oversized packet and the broker would resend
-/// it on every reconnect (an MQTT 5 broker discards what exceeds the limit the client announced).
-/// We reject oversized payloads ourselves, journaled and acked.
-pub(crate) fn packet_limit(cfg: &MqttConfig) -> usize {
-    (cfg.max_payload_bytes.saturating_mul(4)).max(16 << 20)
+/// The largest packet MQTT can carry (a remaining length of 268,435,455 bytes and a fixed
+/// header of at most 5): the client's packet limit, for either protocol version.
+///
+/// Anything lower breaks alertd on a broker that accepts more (Mosquitto's default
+/// `message_size_limit` is this maximum): an MQTT 3.1.1 client can only drop the connection on
+/// a packet over its limit, unacked, so the broker resends it on every reconnect and nothing
+/// behind it ever arrives; an MQTT 5 broker silently discards what exceeds the limit the client
+/// announced, so the message would leave no trace. At the maximum every packet arrives, and
+/// alertd rejects a payload over `mqtt.max_payload_bytes` itself — journaled with the reason,
+/// acked. The cost is memory: rumqttc holds a whole frame while reading it.
+pub const PACKET_LIMIT: usize = 268_435_460;
+
+/// What the pipeline gets of a payload: the bytes, or — over `limit` — nothing but its size and
+/// SHA-256, so a huge message is dropped here, on receipt, instead of being queued, batched,
+/// cloned and journaled. The hash is of the whole payload, as the journal computes it for every
+/// other message, so a redelivery is still recognised.
+pub fn take_payload(payload: &[u8], limit: usize) -> (Vec<u8>, Option<Oversized>) {
+    if payload.len() <= limit {
+        return (payload.to_vec(), None);
+    }
+    let oversized = Oversized {
+        size: payload.len(),
+        sha256: hex::encode(Sha256::digest(payload)),
+    };
+    (Vec::new(), Some(oversized))
 }
 
 /// The TLS transport for `mqtts://`, for either protocol version: the broker's CA
@@ -160,6 +198,18 @@ impl Backoff {
         self.delay = Self::FIRST;
     }
 
+    /// The delay after a lost connection that had been up for `uptime` (none: it never came
+    /// up). Only a session that lasted [`STABLE`] starts over at 100 ms: one the broker drops
+    /// right after accepting it is retried with a growing delay, like one that cannot be made,
+    /// so a broker that drops alertd on every attempt gets a few log lines a minute, not
+    /// hundreds.
+    pub(crate) fn after_loss(&mut self, uptime: Option<Duration>) -> Duration {
+        if uptime.is_some_and(|up| up >= STABLE) {
+            self.reset();
+        }
+        self.next_delay()
+    }
+
     /// The delay before the next attempt; the one after is twice as long (capped).
     pub(crate) fn next_delay(&mut self) -> Duration {
         let d = self.delay;
@@ -174,7 +224,7 @@ pub fn options(cfg: &MqttConfig, url: &str, password: Option<String>) -> Result<
     o.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(5)));
     o.set_clean_session(false);
     o.set_manual_acks(true);
-    o.set_max_packet_size(packet_limit(cfg), 1 << 20);
+    o.set_max_packet_size(PACKET_LIMIT, 1 << 20);
     o.set_inflight(100);
     o.set_request_channel_capacity(4096);
     if let Some(user) = &cfg.username {
@@ -194,7 +244,12 @@ pub struct Source<C = AsyncClient, E = EventLoop> {
     pub tx: mpsc::Sender<Received>,
     pub clock: SharedClock,
     pub reconnect_max: Duration,
+    /// `mqtt.max_payload_bytes`: larger payloads reach the pipeline as size and hash only.
+    pub max_payload: usize,
 }
+
+/// A session that lasted this long was not a flap: the next reconnect starts the backoff over.
+const STABLE: Duration = Duration::from_secs(10);
 
 /// How the MQTT task talks to the rest of the daemon.
 pub struct Signals {
@@ -203,6 +258,8 @@ pub struct Signals {
     pub shutdown: watch::Receiver<bool>,
     /// The pipeline has committed and acked its last batch.
     pub pipeline_done: watch::Receiver<bool>,
+    /// Session health for `/healthz`, the metrics and `alertd status`.
+    pub session: Arc<Session>,
 }
 
 /// Drives the connection until `shutdown`; forwards publishes to `tx`. When shutting down it
@@ -215,11 +272,13 @@ pub async fn run(source: Source, signals: Signals) {
         tx,
         clock,
         reconnect_max,
+        max_payload,
     } = source;
     let Signals {
         connected,
         mut shutdown,
         mut pipeline_done,
+        session,
     } = signals;
     let mut tx = Some(tx);
     let mut backoff = Backoff::new(reconnect_max);
@@ -236,7 +295,6 @@ pub async fn run(source: Source, signals: Signals) {
         };
         match polled {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
-                backoff.reset();
                 info!(session_present = ack.session_present, "mqtt: connected");
                 // "connected" (READY, /readyz) waits for every SUBACK, so nothing published
                 // after readiness can miss a subscription.
@@ -249,18 +307,21 @@ pub async fn run(source: Source, signals: Signals) {
             }
             Ok(Event::Incoming(Incoming::Publish(p))) => {
                 let Some(sender) = &tx else { continue };
+                let (payload, oversized) = take_payload(&p.payload, max_payload);
                 let msg = FeedMessage {
                     topic: p.topic.clone(),
-                    payload: p.payload.to_vec(),
+                    payload,
                     received_at: clock.now(),
                     properties: Vec::new(),
+                    oversized,
                 };
                 if p.qos == QoS::AtMostOnce {
                     debug!(topic = %p.topic, "QoS 0 message: accepted, but the provider should publish at QoS 1");
                 }
                 // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
                 // nothing unacked is lost, the broker holds it.
-                let ack = Ack::V4(client.clone(), p);
+                let ack = Ack::v4(client.clone(), &p);
+                drop(p);
                 if sender.send(Received { msg, ack }).await.is_err() {
                     tx = None;
                 }
@@ -277,13 +338,14 @@ pub async fn run(source: Source, signals: Signals) {
                 awaiting_subacks = awaiting_subacks.saturating_sub(1);
                 if awaiting_subacks == 0 {
                     info!("mqtt: subscribed");
+                    session.up();
                     let _ = connected.send(true);
                 }
             }
             Ok(_) => {}
             Err(e) => {
                 let _ = connected.send(false);
-                let wait = backoff.next_delay();
+                let wait = backoff.after_loss(session.error(&e.to_string()));
                 warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt: connection failed");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -322,6 +384,56 @@ mod tests {
         );
         assert!(parse_url("http://x").is_err());
         assert!(parse_url("mqtt://x:notaport").is_err());
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_becomes_its_size_and_hash() {
+        let big = vec![b'x'; 1025];
+        let (kept, oversized) = take_payload(&big, 1024);
+        assert!(kept.is_empty(), "nothing of it travels on");
+        let o = oversized.expect("oversized");
+        assert_eq!(o.size, 1025);
+        // The journal's own content hash: a redelivery after a crash is still a duplicate.
+        assert_eq!(o.sha256, crate::store::journal::content_hash(&big));
+        assert_eq!(
+            o.sha256,
+            "c6d8e9905300876046729949cc95c2385221270d389176f7234fe7ac00c4e430"
+        );
+    }
+
+    #[test]
+    fn a_payload_at_the_limit_is_kept_whole() {
+        let (kept, oversized) = take_payload(b"12345", 5);
+        assert_eq!((kept.as_slice(), oversized), (&b"12345"[..], None));
+    }
+
+    #[test]
+    fn the_packet_limit_is_the_mqtt_maximum() {
+        let cfg: MqttConfig = toml::from_str("").unwrap();
+        let o = options(&cfg, "mqtt://127.0.0.1:1883", None).unwrap();
+        assert_eq!(o.max_packet_size(), PACKET_LIMIT);
+        assert_eq!(PACKET_LIMIT, 268_435_455 + 5);
+    }
+
+    #[test]
+    fn only_a_session_that_lasted_starts_the_backoff_over() {
+        let mut b = Backoff::new(Duration::from_secs(30));
+        let ms = |d: Duration| d.as_millis();
+        // Never up, then up for a moment each time (a broker dropping alertd at once).
+        let got: Vec<u128> = [
+            None,
+            Some(Duration::from_millis(50)),
+            Some(Duration::from_secs(2)),
+        ]
+        .into_iter()
+        .map(|up| ms(b.after_loss(up)))
+        .collect();
+        assert_eq!(got, [100, 200, 400]);
+        assert_eq!(
+            ms(b.after_loss(Some(STABLE))),
+            100,
+            "a real session: retried at once"
+        );
     }
 
     #[test]

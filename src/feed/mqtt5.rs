@@ -8,8 +8,11 @@
 //!   or restarting waits for it.
 //! - **User properties.** Each PUBLISH's user properties go into [`FeedMessage::properties`],
 //!   where `auth::check` finds a signature (`alertd-key-id`, `alertd-hmac-sha256`).
-//! - **Maximum packet size.** The limit is announced in the CONNECT; the broker discards a
-//!   larger message instead of sending it, so nothing can break the session.
+//! - **Maximum packet size.** The CONNECT announces [`mqtt::PACKET_LIMIT`], 268,435,460 bytes,
+//!   the largest packet MQTT can carry. A broker silently discards, for this client, a message
+//!   larger than the announced limit — no trace in the journal, no reason anyone can read — so
+//!   alertd announces no lower one: every message reaches it, and a payload over
+//!   `mqtt.max_payload_bytes` is rejected by alertd, journaled with the reason and acked.
 
 use super::mqtt::{self, Ack, Backoff, MqttError, Received, Signals, Source};
 use super::FeedMessage;
@@ -30,7 +33,8 @@ pub fn options(cfg: &MqttConfig, url: &str, password: Option<String>) -> Result<
     o.set_clean_start(false);
     o.set_session_expiry_interval(Some(cfg.session_expiry_secs));
     o.set_manual_acks(true);
-    let limit = u32::try_from(mqtt::packet_limit(cfg)).unwrap_or(u32::MAX);
+    // Also the limit rumqttc reads with (its default without one is 10 KiB).
+    let limit = u32::try_from(mqtt::PACKET_LIMIT).unwrap_or(u32::MAX);
     o.set_max_packet_size(Some(limit));
     o.set_outgoing_inflight_upper_limit(100);
     o.set_request_channel_capacity(4096);
@@ -54,11 +58,13 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
         tx,
         clock,
         reconnect_max,
+        max_payload,
     } = source;
     let Signals {
         connected,
         mut shutdown,
         mut pipeline_done,
+        session,
     } = signals;
     let mut tx = Some(tx);
     let mut backoff = Backoff::new(reconnect_max);
@@ -75,7 +81,6 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff.reset();
                 let expiry = ack.properties.as_ref().and_then(|p| p.session_expiry_interval);
                 info!(
                     session_present = ack.session_present,
@@ -94,9 +99,11 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 let Some(sender) = &tx else { continue };
                 let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                let (payload, oversized) = mqtt::take_payload(&p.payload, max_payload);
                 let msg = FeedMessage {
                     topic,
-                    payload: p.payload.to_vec(),
+                    payload,
+                    oversized,
                     received_at: clock.now(),
                     properties: p
                         .properties
@@ -109,7 +116,8 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
                 }
                 // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
                 // nothing unacked is lost, the broker holds it.
-                let ack = Ack::V5(client.clone(), p);
+                let ack = Ack::v5(client.clone(), &p);
+                drop(p);
                 if sender.send(Received { msg, ack }).await.is_err() {
                     tx = None;
                 }
@@ -127,13 +135,14 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
                 awaiting_subacks = awaiting_subacks.saturating_sub(1);
                 if awaiting_subacks == 0 {
                     info!("mqtt: subscribed");
+                    session.up();
                     let _ = connected.send(true);
                 }
             }
             Ok(_) => {}
             Err(e) => {
                 let _ = connected.send(false);
-                let wait = backoff.next_delay();
+                let wait = backoff.after_loss(session.error(&e.to_string()));
                 warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt: connection failed");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -168,7 +177,11 @@ mod tests {
         assert!(!o.clean_start());
         assert!(o.manual_acks());
         assert_eq!(o.session_expiry_interval(), Some(3600));
-        assert!(o.max_packet_size().unwrap() as usize >= 4 * cfg.max_payload_bytes);
+        assert_eq!(
+            o.max_packet_size(),
+            Some(268_435_460),
+            "the MQTT maximum: nothing is dropped unseen"
+        );
         assert_eq!(o.broker_address(), ("127.0.0.1".to_string(), 1884));
         assert_eq!(o.client_id(), "alertd");
         assert!(o.credentials().is_some());

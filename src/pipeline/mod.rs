@@ -173,6 +173,17 @@ impl Pipeline {
         Ok(jobs)
     }
 
+    /// Records the broker session (`alertd status` reads it from the store).
+    pub fn record_session(&mut self, s: &store::session::MqttSession) -> Result<(), StoreError> {
+        let now = self.stages.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        store::session::put(&tx, s, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -201,11 +212,9 @@ impl Stages {
     /// The error is the reason, naming the field or the problem, and a short label for metrics.
     fn decode(&self, m: &FeedMessage, now: jiff::Timestamp) -> Result<Vec<Event>, (String, &'static str)> {
         let limit = self.cfg.mqtt.max_payload_bytes;
-        if m.payload.len() > limit {
-            let e = feed::DecodeError::TooLarge {
-                size: m.payload.len(),
-                limit,
-            };
+        let size = m.oversized.as_ref().map_or(m.payload.len(), |o| o.size);
+        if size > limit {
+            let e = feed::DecodeError::TooLarge { size, limit };
             return Err((e.to_string(), e.label()));
         }
         let rule = self
@@ -240,7 +249,13 @@ impl Stages {
 
     fn process_one(&mut self, tx: &Connection, m: &FeedMessage) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
-        let hash = journal::content_hash(&m.payload);
+        // The MQTT task hashed an oversized payload whole before dropping it, so its
+        // redelivery after a crash matches this entry like any other message's.
+        let hash = match &m.oversized {
+            Some(o) => o.sha256.clone(),
+            None => journal::content_hash(&m.payload),
+        };
+        let size = m.oversized.as_ref().map_or(m.payload.len(), |o| o.size);
         let decoded = self.decode(m, now);
         // A single event is also recognised by (sender, msg_id) when a relay re-serialises it;
         // a collection (a feed snapshot) only by its exact bytes, its events by their state.
@@ -266,7 +281,9 @@ impl Stages {
                         hash: &hash,
                         sender_id: None,
                         msg_id: None,
-                        payload: &m.payload,
+                        size,
+                        // Whatever path it came by, an oversized body is not kept.
+                        payload: if label == "too_large" { &[] } else { &m.payload },
                         accepted: false,
                         reason: &reason,
                         reject_label: Some(label),
@@ -290,6 +307,7 @@ impl Stages {
                 hash: &hash,
                 sender_id: key.map(|k| k.0),
                 msg_id: key.map(|k| k.1),
+                size,
                 payload: &m.payload,
                 accepted: true,
                 reason: "",
@@ -502,49 +520,4 @@ pub fn open(cfg: &Config) -> Result<Connection, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(keys: &str) -> Config {
-        let text = format!(
-            "[jurisdiction]\nname = \"成都市\"\noffice = \"成都市应急管理局\"\nlat = 30.66\nlon = 104.07\n{keys}"
-        );
-        Config::parse(&text, std::path::Path::new("t.toml")).expect("config")
-    }
-
-    fn relay_event() -> Event {
-        let bytes = include_bytes!(
-            "../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json"
-        );
-        feed::decode(bytes, 1 << 20).expect("wolfx sample")
-    }
-
-    #[test]
-    fn trust_binds_to_the_relay_that_delivered_not_the_agency_it_reports() {
-        let ev = relay_event();
-        assert_eq!((ev.sender.id.as_str(), ev.deliverer()), ("cea-eew", "wolfx"));
-        // CEA signs its own messages; a relay of its reports is not CEA, so it is not
-        // refused for being unsigned, and the CEA key cannot vouch for it.
-        let c = cfg("[feed_keys.cea-eew]\nsecret = \"k\"\n");
-        assert_eq!(bind_signature(&c, &ev, None, "feeds/seismic/wolfx"), Ok(()));
-        let err = bind_signature(&c, &ev, Some("cea-eew"), "feeds/seismic/wolfx").unwrap_err();
-        assert!(err.contains("does not sign for sender \"wolfx\""), "{err}");
-        // Once the relay has a key of its own, its unsigned messages are refused everywhere.
-        let c = cfg("[feed_keys.cenc]\nsecret = \"k\"\n[feed_keys.relay]\nsecret = \"r\"\nsenders = [\"wolfx\", \"fanstudio\"]\n");
-        assert_eq!(bind_signature(&c, &ev, Some("relay"), "feeds/x"), Ok(()));
-        let err = bind_signature(&c, &ev, None, "feeds/weather/anything").unwrap_err();
-        assert!(
-            err.contains("sender \"wolfx\" signs its messages (key \"relay\")"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_empty_senders_list_is_a_config_error() {
-        let text = "[jurisdiction]\nname = \"x\"\noffice = \"y\"\nlat = 30.0\nlon = 104.0\n[feed_keys.k]\nsecret = \"s\"\nsenders = []\n";
-        let err = Config::parse(text, std::path::Path::new("t.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("feed_keys.k.senders"), "{err}");
-    }
-}
+mod tests;

@@ -18,6 +18,9 @@ pub struct Entry<'a> {
     pub hash: &'a str,
     pub sender_id: Option<&'a str>,
     pub msg_id: Option<&'a str>,
+    /// The size of the payload as it arrived; `payload` is what is kept (empty when over the
+    /// limit, so a journal row never holds more than `mqtt.max_payload_bytes`).
+    pub size: usize,
     pub payload: &'a [u8],
     pub accepted: bool,
     pub reason: &'a str,
@@ -62,7 +65,7 @@ pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
         e.hash,
         e.sender_id,
         e.msg_id,
-        e.payload.len() as i64,
+        e.size as i64,
         e.payload,
         if e.accepted { "accepted" } else { "rejected" },
         e.reason,
@@ -128,4 +131,43 @@ pub fn set_outcome(c: &Connection, id: i64, reason: &str, event_key: &str, class
     c.prepare_cached("UPDATE journal SET reason = ?2, event_key = ?3, class = ?4 WHERE id = ?1")?
         .execute(params![id, reason, event_key, class])?;
     Ok(())
+}
+
+/// One journal entry as stored, for `alertd status` and checks: what arrived, its outcome, and
+/// how many bytes of it the store keeps.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stored {
+    pub id: i64,
+    pub topic: String,
+    pub content_hash: String,
+    /// The size of the payload as it arrived.
+    pub size: i64,
+    /// The bytes of it kept in the store (0 for a payload over the limit: only its size and hash).
+    pub stored_bytes: i64,
+    pub status: String,
+    pub reason: String,
+    pub label: Option<String>,
+    pub duplicates: i64,
+}
+
+/// Every entry with `status` (`accepted` or `rejected`), oldest first.
+pub fn by_status(c: &Connection, status: &str) -> Result<Vec<Stored>> {
+    let mut st = c.prepare_cached(
+        "SELECT id, topic, content_hash, size, length(payload), status, reason, reject_label, duplicates
+         FROM journal WHERE status = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map([status], |r| {
+        Ok(Stored {
+            id: r.get(0)?,
+            topic: r.get(1)?,
+            content_hash: r.get(2)?,
+            size: r.get(3)?,
+            stored_bytes: r.get(4)?,
+            status: r.get(5)?,
+            reason: r.get(6)?,
+            label: r.get(7)?,
+            duplicates: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

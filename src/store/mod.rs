@@ -13,6 +13,7 @@ pub mod journal;
 pub mod ledger;
 pub mod manual;
 pub mod outbox;
+pub mod session;
 pub mod writer;
 
 use rusqlite::Connection;
@@ -114,6 +115,12 @@ CREATE TABLE IF NOT EXISTS ledger (
     day           TEXT NOT NULL,          -- local calendar day in the channel's time zone
     used          INTEGER NOT NULL,
     PRIMARY KEY (channel, day)
+);
+
+CREATE TABLE IF NOT EXISTS mqtt_session (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    updated_ms    INTEGER NOT NULL,
+    session       TEXT NOT NULL           -- JSON of session::MqttSession
 );
 
 CREATE TABLE IF NOT EXISTS digests (

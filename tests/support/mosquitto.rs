@@ -11,13 +11,37 @@ pub struct Mosquitto {
     child: Option<Child>,
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 impl Mosquitto {
+    /// Mosquitto as installed: nothing but the listener (and anonymous access, which a listener
+    /// line turns off) — its default `message_size_limit` (the MQTT maximum, 256 MiB), its
+    /// default inflight and queue limits, no persistence.
+    pub fn start_stock(dir: &Path) -> Mosquitto {
+        let port = free_port();
+        let conf = dir.join("mosquitto-stock.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+        )
+        .expect("conf");
+        let mut m = Mosquitto {
+            port,
+            conf,
+            child: None,
+        };
+        m.resume();
+        m
+    }
+
     pub fn start(dir: &Path, extra: &str) -> Mosquitto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = free_port();
         let data = dir.join("mosquitto-data");
         std::fs::create_dir_all(&data).expect("data dir");
         // Mosquitto started as root drops to the `mosquitto` user, which must be able to write

@@ -1,0 +1,131 @@
+//! The pipeline's handling of a payload the MQTT task replaced by its size and hash.
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::feed::Oversized;
+
+fn pipeline() -> Pipeline {
+    let cfg = Config::quickstart();
+    let conn = Connection::open_in_memory().unwrap();
+    store::init(&conn).unwrap();
+    let clock: SharedClock = Arc::new(ManualClock::new("2026-12-03T10:00:00+08:00".parse().unwrap()));
+    let composer = Composer::load(None).unwrap();
+    Pipeline::new(conn, Arc::new(cfg), composer, clock, HashMap::new()).unwrap()
+}
+
+fn oversized(huge: &[u8]) -> FeedMessage {
+    let (payload, oversized) = crate::feed::mqtt::take_payload(huge, 1 << 20);
+    FeedMessage {
+        topic: "feeds/seismic/cenc".into(),
+        payload,
+        received_at: "2026-12-03T10:00:00+08:00".parse().unwrap(),
+        properties: Vec::new(),
+        oversized,
+    }
+}
+
+#[test]
+fn an_oversized_message_is_rejected_by_its_size_and_its_redelivery_is_a_duplicate() {
+    let mut p = pipeline();
+    let huge = vec![b'{'; 3 << 20];
+    let msg = oversized(&huge);
+    assert_eq!(
+        msg.oversized,
+        Some(Oversized {
+            size: 3 << 20,
+            sha256: journal::content_hash(&huge)
+        })
+    );
+    let out = p.process_batch(std::slice::from_ref(&msg)).unwrap();
+    let Outcome::Rejected { journal_id, reason } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        reason,
+        "payload of 3145728 bytes exceeds the limit of 1048576 bytes"
+    );
+    let rows = journal::by_status(p.conn(), "rejected").unwrap();
+    assert_eq!(
+        (rows[0].id, rows[0].size, rows[0].stored_bytes),
+        (*journal_id, 3 << 20, 0)
+    );
+    assert_eq!(rows[0].label.as_deref(), Some("too_large"));
+
+    // The broker resends it after a crash before the ack: the same bytes, hashed again.
+    let again = p.process_batch(&[oversized(&huge)]).unwrap();
+    assert_eq!(
+        again,
+        vec![Outcome::Duplicate {
+            journal_id: *journal_id
+        }]
+    );
+
+    // Another oversized message is its own entry, not a duplicate of the first: they share an
+    // empty `payload`, not a hash.
+    let mut other = huge.clone();
+    other[0] = b'[';
+    let third = p.process_batch(&[oversized(&other)]).unwrap();
+    assert!(
+        matches!(&third[0], Outcome::Rejected { journal_id: id, .. } if id != journal_id),
+        "{third:?}"
+    );
+}
+
+#[test]
+fn a_whole_payload_over_the_limit_is_not_journaled_either() {
+    let mut p = pipeline();
+    let msg = FeedMessage {
+        topic: "feeds/seismic/cenc".into(),
+        payload: vec![b'x'; (1 << 20) + 1],
+        received_at: "2026-12-03T10:00:00+08:00".parse().unwrap(),
+        properties: Vec::new(),
+        oversized: None,
+    };
+    p.process_batch(&[msg]).unwrap();
+    let rows = journal::by_status(p.conn(), "rejected").unwrap();
+    assert_eq!((rows[0].size, rows[0].stored_bytes), ((1 << 20) + 1, 0));
+}
+
+// ---- signatures bind to the deliverer
+
+fn cfg_with_keys(keys: &str) -> Config {
+    let text = format!(
+        "[jurisdiction]\nname = \"成都市\"\noffice = \"成都市应急管理局\"\nlat = 30.66\nlon = 104.07\n{keys}"
+    );
+    Config::parse(&text, std::path::Path::new("t.toml")).expect("config")
+}
+
+fn relay_event() -> Event {
+    let bytes =
+        include_bytes!("../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json");
+    feed::decode(bytes, 1 << 20).expect("wolfx sample")
+}
+
+#[test]
+fn trust_binds_to_the_relay_that_delivered_not_the_agency_it_reports() {
+    let ev = relay_event();
+    assert_eq!((ev.sender.id.as_str(), ev.deliverer()), ("cea-eew", "wolfx"));
+    // CEA signs its own messages; a relay of its reports is not CEA, so it is not
+    // refused for being unsigned, and the CEA key cannot vouch for it.
+    let c = cfg_with_keys("[feed_keys.cea-eew]\nsecret = \"k\"\n");
+    assert_eq!(bind_signature(&c, &ev, None, "feeds/seismic/wolfx"), Ok(()));
+    let err = bind_signature(&c, &ev, Some("cea-eew"), "feeds/seismic/wolfx").unwrap_err();
+    assert!(err.contains("does not sign for sender \"wolfx\""), "{err}");
+    // Once the relay has a key of its own, its unsigned messages are refused everywhere.
+    let c = cfg_with_keys("[feed_keys.cenc]\nsecret = \"k\"\n[feed_keys.relay]\nsecret = \"r\"\nsenders = [\"wolfx\", \"fanstudio\"]\n");
+    assert_eq!(bind_signature(&c, &ev, Some("relay"), "feeds/x"), Ok(()));
+    let err = bind_signature(&c, &ev, None, "feeds/weather/anything").unwrap_err();
+    assert!(
+        err.contains("sender \"wolfx\" signs its messages (key \"relay\")"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_senders_list_is_a_config_error() {
+    let text = "[jurisdiction]\nname = \"x\"\noffice = \"y\"\nlat = 30.0\nlon = 104.0\n[feed_keys.k]\nsecret = \"s\"\nsenders = []\n";
+    let err = Config::parse(text, std::path::Path::new("t.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("feed_keys.k.senders"), "{err}");
+}
