@@ -3,6 +3,7 @@
 
 mod support;
 
+use alertd::clock::Clock;
 use std::time::Duration;
 use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, LINK};
 
@@ -426,4 +427,79 @@ async fn exercises_never_reach_a_live_channel() {
     d.shutdown();
     d.wait().await;
     assert_no_secrets(&logs(), &env.wechat);
+}
+
+/// An emergency whose origin is a minute before the injected clock's now, at its own place
+/// (~66 km steps), so neither deduplication nor same-quake matching joins two of them.
+fn emergency_now(env: &Env, id: &str, i: usize) -> Vec<u8> {
+    let origin = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    quake(
+        id,
+        1,
+        6.2,
+        29.7 + 0.6 * (i % 4) as f64,
+        102.4 + 0.6 * (i / 4) as f64,
+        "四川省雅安市",
+        &origin.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(20);
+    let cfg = || env.config("[override]\nmax_per_hour = 3\n");
+    let mut d = env.start(cfg()).await;
+    env.publish("feeds/seismic/cenc", &routine("rh-r", "四川省绵阳市安州区"))
+        .await;
+    wait_for("routine push", 10, || env.wechat.jobs().len() == 1).await;
+    // The issue's series (a governor let t = 1232 s and 2464 s through), then past the hour.
+    let at = [0u64, 1, 2, 3, 1232, 2464, 3601];
+    let mut last = 0;
+    for (i, t) in at.iter().enumerate() {
+        env.clock.advance(Duration::from_secs(t - last));
+        last = *t;
+        if *t == 1232 {
+            // The count is the store's: a restart does not reset it.
+            d.shutdown();
+            d.wait().await;
+            d = env.start(cfg()).await;
+        }
+        env.publish("feeds/seismic/cenc", &emergency_now(&env, &format!("rh{i}"), i))
+            .await;
+        wait_for("emergency decided", 10, || {
+            env.deliveries().len() == 2 + 2 * (i + 1)
+        })
+        .await;
+    }
+    wait_for("overrides sent", 10, || env.wechat.jobs().len() == 5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.0 == "wechat").collect();
+    let states: Vec<&str> = wechat[1..].iter().map(|w| w.1.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            "delivered",
+            "delivered",
+            "delivered",
+            "held",
+            "held",
+            "held",
+            "delivered"
+        ],
+        "at most 3 overrides in any hour: t = 3, 1232 and 2464 s are held, 3601 s is not"
+    );
+    for w in &wechat[4..7] {
+        assert!(
+            w.2.starts_with(
+                "override flood guard: 3 of 3 overrides in the last hour from source \"unsigned\""
+            ),
+            "{}",
+            w.2
+        );
+    }
+    assert_eq!(env.wechat.jobs().len(), 5, "1 routine + 4 overrides");
+    assert_eq!(env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"), 3);
+    d.shutdown();
+    d.wait().await;
 }

@@ -114,6 +114,15 @@ impl Config {
                             "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
                         ));
                     }
+                    if c.posts_per_hour == 0 {
+                        p.push(format!("{at}.posts_per_hour: must be at least 1"));
+                    }
+                    if c.source_posts_per_hour == 0 || c.source_posts_per_hour > c.posts_per_hour {
+                        p.push(format!(
+                            "{at}.source_posts_per_hour: must be between 1 and posts_per_hour ({})",
+                            c.posts_per_hour
+                        ));
+                    }
                 }
                 ChannelKind::Wecom => secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run),
                 ChannelKind::Webhook => {

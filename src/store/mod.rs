@@ -80,7 +80,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     live          INTEGER NOT NULL,
     created_ms    INTEGER NOT NULL,
     deadline_ms   INTEGER NOT NULL,
-    origin_ms     INTEGER                 -- when the event happened (quake origin, warning sent)
+    origin_ms     INTEGER,                -- when the event happened (quake origin, warning sent)
+    bucket        TEXT NOT NULL DEFAULT 'unsigned'  -- whose budget it spends: the verifying feed key, unsigned, manual, digest
 );
 
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -195,7 +196,7 @@ fn busy_wait(tries: i32) -> bool {
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
