@@ -503,3 +503,102 @@ async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
     d.shutdown();
     d.wait().await;
 }
+
+const ROGUE_KEY: &str = "rogue-relay-hmac-key-0123456789";
+const CENC_KEY: &str = "cenc-relay-hmac-key-0123456789";
+
+/// `msg` as sender `sender`, signed with the feed key of that name.
+fn signed(msg: &[u8], sender: &str, key: &str) -> Vec<u8> {
+    let text = String::from_utf8(msg.to_vec())
+        .expect("utf-8")
+        .replace("\"id\":\"cenc\"", &format!("\"id\":\"{sender}\""));
+    alertd::feed::auth::sign(sender, key, &text).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergency() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(100);
+    // The fake refuses the 31st post in a rolling hour with 403 + 10024, as share.json does.
+    let keys =
+        format!("[feed_keys.rogue]\nsecret = \"{ROGUE_KEY}\"\n\n[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
+    let d = env.start(env.config(&keys)).await;
+    let origin = (env.clock.now() - jiff::SignedDuration::from_secs(60)).to_string();
+    for i in 0..50 {
+        // A grid of places ~66 km apart, all within 500 km of Chengdu: 50 distinct emergencies.
+        let (lat, lon) = (28.5 + 0.6 * (i % 8) as f64, 101.5 + 0.7 * (i / 8) as f64);
+        let msg = quake(&format!("flood{i}"), 1, 6.5, lat, lon, "四川省雅安市", &origin);
+        env.publish("feeds/seismic/cenc", &signed(&msg, "rogue", ROGUE_KEY))
+            .await;
+    }
+    wait_for("the flood decided", 20, || env.deliveries().len() == 100).await;
+    wait_for("the flood's share of Weibo", 10, || env.weibo.posts().len() == 15).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        15,
+        "one source gets 15 of the account's 30 posts an hour"
+    );
+    assert_eq!(
+        env.wechat.jobs().len(),
+        4,
+        "the day's push and 3 overrides; the rest held"
+    );
+
+    // The real one, from another source, five minutes later (not the same quake as any).
+    env.clock.advance(Duration::from_secs(300));
+    let real = emergency_at(&env, "real-m7", 7.0, 30.3, 103.0, "四川省雅安市芦山县");
+    env.publish("feeds/seismic/cenc", &signed(&real, "cenc", CENC_KEY))
+        .await;
+    wait_for("the real one on Weibo", 10, || env.weibo.posts().len() == 16).await;
+    let posts = env.weibo.posts();
+    assert!(
+        posts[15].text.contains("芦山县"),
+        "the next post is the real one: {}",
+        posts[15].text
+    );
+    wait_for("the real one on WeChat", 10, || env.wechat.jobs().len() == 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        16,
+        "the flood still waits for its next slot"
+    );
+    assert_eq!(posts.iter().filter(|p| p.text.contains("芦山县")).count(), 1);
+    assert_eq!(env.wechat.jobs().len(), 5, "the real one overrode once");
+    let c = env.db();
+    let (status, decision): (String, String) = c
+        .query_row(
+            "SELECT d.status, d.decision FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE a.event_key LIKE '%real-m7%' AND d.channel = 'wechat'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the real one's WeChat delivery");
+    assert_eq!(status, "delivered");
+    assert!(decision.starts_with("emergency override"), "{decision}");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.bucket = 'rogue' AND d.channel = 'wechat' AND d.status = 'held'"),
+        46,
+        "the flood's overrides beyond 3 are held"
+    );
+    let waiting: String = c
+        .query_row(
+            "SELECT d.last_error FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE a.bucket = 'rogue' AND d.channel = 'weibo' AND d.status = 'pending' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a waiting flood post");
+    assert!(
+        waiting.contains("source \"rogue\" made 15 posts in the last hour"),
+        "{waiting}"
+    );
+    d.shutdown();
+    d.wait().await;
+}
+
+fn emergency_at(env: &Env, id: &str, mag: f64, lat: f64, lon: f64, place: &str) -> Vec<u8> {
+    let origin = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    quake(id, 1, mag, lat, lon, place, &origin.to_string())
+}

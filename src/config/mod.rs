@@ -485,7 +485,7 @@ fn d_posts_per_hour() -> u32 {
     30
 }
 fn d_source_posts_per_hour() -> u32 {
-    10
+    15
 }
 fn d_weibo_max() -> usize {
     140

@@ -241,6 +241,15 @@ pub fn retry_later(
     Ok(())
 }
 
+/// Says why a pending intent waits (a paced channel's budget), for `status`.
+pub fn note_waiting(c: &Connection, id: &str, why: &str, now: jiff::Timestamp) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE deliveries SET last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![id, why, ms(now)])?;
+    Ok(())
+}
+
 /// Moves a pending intent to a final state. Returns false if it was no longer pending.
 pub fn finish(
     c: &Connection,
