@@ -548,9 +548,14 @@ async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergenc
     // The real one, from another source, five minutes later (not the same quake as any).
     env.clock.advance(Duration::from_secs(300));
     let real = emergency_at(&env, "real-m7", 7.0, 30.3, 103.0, "四川省雅安市芦山县");
+    let sent = std::time::Instant::now();
     env.publish("feeds/seismic/cenc", &signed(&real, "cenc", CENC_KEY))
         .await;
     wait_for("the real one on Weibo", 10, || env.weibo.posts().len() == 16).await;
+    println!(
+        "flood: the real emergency on Weibo {} ms after its publish",
+        sent.elapsed().as_millis()
+    );
     let posts = env.weibo.posts();
     assert!(
         posts[15].text.contains("芦山县"),
@@ -601,4 +606,57 @@ async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergenc
 fn emergency_at(env: &Env, id: &str, mag: f64, lat: f64, lon: f64, place: &str) -> Vec<u8> {
     let origin = env.clock.now() - jiff::SignedDuration::from_secs(60);
     quake(id, 1, mag, lat, lon, place, &origin.to_string())
+}
+
+/// One unsigned USGS FeatureCollection of 60 M7 quakes: one source, so it gets the unsigned
+/// bucket's 15 Weibo posts and 3 overrides, not the account; a signed CENC quake after it is
+/// delivered once on each channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_collection_of_many_quakes_spends_one_sources_share() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(100);
+    let keys = format!("[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
+    let d = env.start(env.config(&keys)).await;
+    let t = (env.clock.now() - jiff::SignedDuration::from_secs(60)).as_millisecond();
+    let features: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            let (lat, lon) = (28.5 + 0.6 * (i % 8) as f64, 101.5 + 0.7 * (i / 8) as f64);
+            serde_json::json!({"type": "Feature", "id": format!("us7000fl{i:02}"),
+                "properties": {"mag": 7.0, "place": "Sichuan, China", "time": t, "updated": t,
+                               "status": "reviewed", "magType": "mww", "type": "earthquake"},
+                "geometry": {"type": "Point", "coordinates": [lon, lat, 10.0]}})
+        })
+        .collect();
+    let fc =
+        serde_json::json!({"type": "FeatureCollection", "metadata": {"count": 60}, "features": features});
+    env.publish("feeds/seismic/usgs", fc.to_string().as_bytes()).await;
+    wait_for("the collection decided", 20, || env.deliveries().len() == 120).await;
+    wait_for("the unsigned share of Weibo", 10, || {
+        env.weibo.posts().len() == 15
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(env.weibo.posts().len(), 15, "one message, one source: 15 posts");
+    assert_eq!(env.wechat.jobs().len(), 4, "the day's push and 3 overrides");
+
+    env.clock.advance(Duration::from_secs(300));
+    let good = emergency_at(&env, "good-after-fc", 6.8, 30.3, 103.0, "四川省雅安市芦山县");
+    env.publish("feeds/seismic/cenc", &signed(&good, "cenc", CENC_KEY))
+        .await;
+    wait_for("the good one on both", 10, || {
+        env.weibo.posts().len() == 16 && env.wechat.jobs().len() == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.weibo
+            .posts()
+            .iter()
+            .filter(|p| p.text.contains("芦山县"))
+            .count(),
+        1
+    );
+    assert_eq!(env.wechat.jobs().len(), 5);
+    d.shutdown();
+    d.wait().await;
 }

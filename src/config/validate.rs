@@ -73,6 +73,15 @@ impl Config {
                 ));
             }
         }
+        // A key's name is its flood-guard bucket; these name the buckets of everything else.
+        for name in ["unsigned", "manual", "digest"]
+            .iter()
+            .filter(|n| self.feed_keys.contains_key(**n))
+        {
+            p.push(format!(
+                "feed_keys.{name}: the name is reserved for the flood guard's own buckets"
+            ));
+        }
         for (name, k) in &self.feed_keys {
             secret_problem(
                 &mut p,

@@ -168,7 +168,8 @@ impl Deliverer {
         let in_doubt = self.apply_post_log().await;
         let pending = self.with_db(outbox::pending).await;
         let in_doubt = in_doubt.filter(|id| pending.as_ref().is_ok_and(|p| p.iter().any(|d| &d.id == id)));
-        if in_doubt.is_none() {
+        // Only a known-finished delivery closes the attempt; an unreadable store keeps the line.
+        if in_doubt.is_none() && pending.is_ok() {
             self.posted.attempt_answered();
         }
         // Serial channels get one worker each, paced and in priority order.
