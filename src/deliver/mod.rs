@@ -307,7 +307,15 @@ impl Deliverer {
         let mut queue: Vec<Arc<outbox::Delivery>> = Vec::new();
         // Deliveries whose wait is already on the record (one write each, not one a poll).
         let mut noted: HashSet<String> = HashSet::new();
+        // The delivery in doubt was read as pending and is dispatched right after this worker
+        // starts; should it never arrive, the channel must not wait for it forever.
+        let first_by = std::time::Instant::now() + Duration::from_secs(30);
         loop {
+            if first.is_some() && std::time::Instant::now() > first_by {
+                error!(channel = %channel, delivery = first.as_deref().unwrap_or(""),
+                       "the post in doubt was never queued; posting in priority order");
+                first = None;
+            }
             while let Ok(job) = rx.try_recv() {
                 queue.extend(self.load(job).await);
             }
