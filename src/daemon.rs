@@ -20,6 +20,7 @@
 use crate::clock::SharedClock;
 use crate::compose::Composer;
 use crate::config::{resolve_secret, Config};
+use crate::deliver::pace::Limits;
 use crate::deliver::{channels, retry::RetryPolicy, ChannelSlot, Deliverer, Job};
 use crate::feed::mqtt::{self, Received};
 use crate::feed::mqtt5;
@@ -141,6 +142,10 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
             ChannelSlot {
                 client,
                 timeout: Duration::from_secs(ch.request_timeout_secs.max(1)),
+                pace: (ch.kind == crate::config::ChannelKind::Weibo).then_some(Limits {
+                    per_hour: ch.posts_per_hour,
+                    per_source: ch.source_posts_per_hour,
+                }),
             },
         );
         info!(channel = %name, kind = ?ch.kind, dry_run = ch.dry_run, "channel ready");

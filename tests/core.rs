@@ -3,6 +3,7 @@
 
 mod support;
 
+use alertd::clock::Clock;
 use std::time::Duration;
 use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, LINK};
 
@@ -426,4 +427,236 @@ async fn exercises_never_reach_a_live_channel() {
     d.shutdown();
     d.wait().await;
     assert_no_secrets(&logs(), &env.wechat);
+}
+
+/// An emergency whose origin is a minute before the injected clock's now, at its own place
+/// (~66 km steps), so neither deduplication nor same-quake matching joins two of them.
+fn emergency_now(env: &Env, id: &str, i: usize) -> Vec<u8> {
+    let origin = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    quake(
+        id,
+        1,
+        6.2,
+        29.7 + 0.6 * (i % 4) as f64,
+        102.4 + 0.6 * (i / 4) as f64,
+        "四川省雅安市",
+        &origin.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(20);
+    let cfg = || env.config("[override]\nmax_per_hour = 3\n");
+    let mut d = env.start(cfg()).await;
+    env.publish("feeds/seismic/cenc", &routine("rh-r", "四川省绵阳市安州区"))
+        .await;
+    wait_for("routine push", 10, || env.wechat.jobs().len() == 1).await;
+    // The issue's series (a governor let t = 1232 s and 2464 s through), then past the hour.
+    let at = [0u64, 1, 2, 3, 1232, 2464, 3601];
+    let mut last = 0;
+    for (i, t) in at.iter().enumerate() {
+        env.clock.advance(Duration::from_secs(t - last));
+        last = *t;
+        if *t == 1232 {
+            // The count is the store's: a restart does not reset it.
+            d.shutdown();
+            d.wait().await;
+            d = env.start(cfg()).await;
+        }
+        env.publish("feeds/seismic/cenc", &emergency_now(&env, &format!("rh{i}"), i))
+            .await;
+        wait_for("emergency decided", 10, || {
+            env.deliveries().len() == 2 + 2 * (i + 1)
+        })
+        .await;
+    }
+    wait_for("overrides sent", 10, || env.wechat.jobs().len() == 5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.0 == "wechat").collect();
+    let states: Vec<&str> = wechat[1..].iter().map(|w| w.1.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            "delivered",
+            "delivered",
+            "delivered",
+            "held",
+            "held",
+            "held",
+            "delivered"
+        ],
+        "at most 3 overrides in any hour: t = 3, 1232 and 2464 s are held, 3601 s is not"
+    );
+    for w in &wechat[4..7] {
+        assert!(
+            w.2.starts_with(
+                "override flood guard: 3 of 3 overrides in the last hour from source \"unsigned\""
+            ),
+            "{}",
+            w.2
+        );
+    }
+    assert_eq!(env.wechat.jobs().len(), 5, "1 routine + 4 overrides");
+    assert_eq!(env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"), 3);
+    d.shutdown();
+    d.wait().await;
+}
+
+const ROGUE_KEY: &str = "rogue-relay-hmac-key-0123456789";
+const CENC_KEY: &str = "cenc-relay-hmac-key-0123456789";
+
+/// `msg` as sender `sender`, signed with the feed key of that name.
+fn signed(msg: &[u8], sender: &str, key: &str) -> Vec<u8> {
+    let text = String::from_utf8(msg.to_vec())
+        .expect("utf-8")
+        .replace("\"id\":\"cenc\"", &format!("\"id\":\"{sender}\""));
+    alertd::feed::auth::sign(sender, key, &text).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergency() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(100);
+    // The fake refuses the 31st post in a rolling hour with 403 + 10024, as share.json does.
+    let keys =
+        format!("[feed_keys.rogue]\nsecret = \"{ROGUE_KEY}\"\n\n[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
+    let d = env.start(env.config(&keys)).await;
+    let origin = (env.clock.now() - jiff::SignedDuration::from_secs(60)).to_string();
+    for i in 0..50 {
+        // A grid of places ~66 km apart, all within 500 km of Chengdu: 50 distinct emergencies.
+        let (lat, lon) = (28.5 + 0.6 * (i % 8) as f64, 101.5 + 0.7 * (i / 8) as f64);
+        let msg = quake(&format!("flood{i}"), 1, 6.5, lat, lon, "四川省雅安市", &origin);
+        env.publish("feeds/seismic/cenc", &signed(&msg, "rogue", ROGUE_KEY))
+            .await;
+    }
+    wait_for("the flood decided", 20, || env.deliveries().len() == 100).await;
+    wait_for("the flood's share of Weibo", 10, || env.weibo.posts().len() == 15).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        15,
+        "one source gets 15 of the account's 30 posts an hour"
+    );
+    assert_eq!(
+        env.wechat.jobs().len(),
+        4,
+        "the day's push and 3 overrides; the rest held"
+    );
+
+    // The real one, from another source, five minutes later (not the same quake as any).
+    env.clock.advance(Duration::from_secs(300));
+    let real = emergency_at(&env, "real-m7", 7.0, 30.3, 103.0, "四川省雅安市芦山县");
+    let sent = std::time::Instant::now();
+    env.publish("feeds/seismic/cenc", &signed(&real, "cenc", CENC_KEY))
+        .await;
+    wait_for("the real one on Weibo", 10, || env.weibo.posts().len() == 16).await;
+    println!(
+        "flood: the real emergency on Weibo {} ms after its publish",
+        sent.elapsed().as_millis()
+    );
+    let posts = env.weibo.posts();
+    assert!(
+        posts[15].text.contains("芦山县"),
+        "the next post is the real one: {}",
+        posts[15].text
+    );
+    wait_for("the real one on WeChat", 10, || env.wechat.jobs().len() == 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        16,
+        "the flood still waits for its next slot"
+    );
+    assert_eq!(posts.iter().filter(|p| p.text.contains("芦山县")).count(), 1);
+    assert_eq!(env.wechat.jobs().len(), 5, "the real one overrode once");
+    let c = env.db();
+    let (status, decision): (String, String) = c
+        .query_row(
+            "SELECT d.status, d.decision FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE a.event_key LIKE '%real-m7%' AND d.channel = 'wechat'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the real one's WeChat delivery");
+    assert_eq!(status, "delivered");
+    assert!(decision.starts_with("emergency override"), "{decision}");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.bucket = 'rogue' AND d.channel = 'wechat' AND d.status = 'held'"),
+        46,
+        "the flood's overrides beyond 3 are held"
+    );
+    let waiting: String = c
+        .query_row(
+            "SELECT d.last_error FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE a.bucket = 'rogue' AND d.channel = 'weibo' AND d.status = 'pending' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a waiting flood post");
+    assert!(
+        waiting.contains("source \"rogue\" made 15 posts in the last hour"),
+        "{waiting}"
+    );
+    d.shutdown();
+    d.wait().await;
+}
+
+fn emergency_at(env: &Env, id: &str, mag: f64, lat: f64, lon: f64, place: &str) -> Vec<u8> {
+    let origin = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    quake(id, 1, mag, lat, lon, place, &origin.to_string())
+}
+
+/// One unsigned USGS FeatureCollection of 60 M7 quakes: one source, so it gets the unsigned
+/// bucket's 15 Weibo posts and 3 overrides, not the account; a signed CENC quake after it is
+/// delivered once on each channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_collection_of_many_quakes_spends_one_sources_share() {
+    let env = Env::new(T0).await;
+    env.wechat.set_mass_quota_per_day(100);
+    let keys = format!("[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
+    let d = env.start(env.config(&keys)).await;
+    let t = (env.clock.now() - jiff::SignedDuration::from_secs(60)).as_millisecond();
+    let features: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            let (lat, lon) = (28.5 + 0.6 * (i % 8) as f64, 101.5 + 0.7 * (i / 8) as f64);
+            serde_json::json!({"type": "Feature", "id": format!("us7000fl{i:02}"),
+                "properties": {"mag": 7.0, "place": "Sichuan, China", "time": t, "updated": t,
+                               "status": "reviewed", "magType": "mww", "type": "earthquake"},
+                "geometry": {"type": "Point", "coordinates": [lon, lat, 10.0]}})
+        })
+        .collect();
+    let fc =
+        serde_json::json!({"type": "FeatureCollection", "metadata": {"count": 60}, "features": features});
+    env.publish("feeds/seismic/usgs", fc.to_string().as_bytes()).await;
+    wait_for("the collection decided", 20, || env.deliveries().len() == 120).await;
+    wait_for("the unsigned share of Weibo", 10, || {
+        env.weibo.posts().len() == 15
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(env.weibo.posts().len(), 15, "one message, one source: 15 posts");
+    assert_eq!(env.wechat.jobs().len(), 4, "the day's push and 3 overrides");
+
+    env.clock.advance(Duration::from_secs(300));
+    let good = emergency_at(&env, "good-after-fc", 6.8, 30.3, 103.0, "四川省雅安市芦山县");
+    env.publish("feeds/seismic/cenc", &signed(&good, "cenc", CENC_KEY))
+        .await;
+    wait_for("the good one on both", 10, || {
+        env.weibo.posts().len() == 16 && env.wechat.jobs().len() == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.weibo
+            .posts()
+            .iter()
+            .filter(|p| p.text.contains("芦山县"))
+            .count(),
+        1
+    );
+    assert_eq!(env.wechat.jobs().len(), 5);
+    d.shutdown();
+    d.wait().await;
 }

@@ -148,3 +148,89 @@ async fn interrupted_mid_delivery(signal: &str) {
     assert!(text.contains("resuming unfinished deliveries"));
     assert_no_secrets(&text, &env.wechat);
 }
+
+/// Weibo posts emergencies first, so after a crash "the oldest pending post" is no longer the
+/// one whose answer was lost. A routine post in flight at a kill -9, with an emergency queued
+/// behind it: on restart the routine post is resumed first (answered 20019), then the
+/// emergency goes; neither is posted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_each_once() {
+    let now = jiff::Timestamp::now();
+    let env = Env::new(&now.to_string()).await;
+    env.weibo.set_hang_after_accept(true);
+    let cfg = env.dir.path().join("alertd.toml");
+    // A long request timeout: the kill comes while the routine post's answer is outstanding.
+    let text = env.config_text("alertd-crash-pace", "").replace(
+        "rip = \"203.0.113.7\"\nrequest_timeout_secs = 3",
+        "rip = \"203.0.113.7\"\nrequest_timeout_secs = 60",
+    );
+    assert!(text.contains("request_timeout_secs = 60"));
+    std::fs::write(&cfg, text).expect("config");
+    let log = env.dir.path().join("alertd.log");
+    let mut child = spawn(&cfg, &log);
+    let _first = support::harness::KillOnDrop(child.id());
+    wait_for("daemon connected", 20, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("mqtt: subscribed")
+    })
+    .await;
+    let origin = (now - jiff::SignedDuration::from_secs(60)).to_string();
+    let routine = quake("pace-r", 1, 4.5, 31.5, 104.5, "四川省绵阳市安州区", &origin);
+    env.publish("feeds/seismic/cenc", &routine).await;
+    wait_for("the routine post accepted, unanswered", 20, || {
+        env.weibo.posts().len() == 1
+    })
+    .await;
+    let emergency = quake("pace-e", 1, 6.2, 30.3, 103.0, "四川省雅安市芦山县", &origin);
+    env.publish("feeds/seismic/cenc", &emergency).await;
+    wait_for("the emergency queued behind it", 20, || {
+        env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND status = 'pending'") == 2
+    })
+    .await;
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg(child.id().to_string())
+        .status();
+    child.wait().expect("reaped");
+
+    env.weibo.set_hang_after_accept(false);
+    let mut child = spawn(&cfg, &log);
+    let _second = support::harness::KillOnDrop(child.id());
+    wait_for("both Weibo deliveries done", 30, || {
+        env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND status = 'delivered'") == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posts = env.weibo.posts();
+    assert_eq!(
+        posts.len(),
+        2,
+        "one post each: {:?}",
+        posts.iter().map(|p| &p.text).collect::<Vec<_>>()
+    );
+    assert!(posts[0].text.contains("安州区") && posts[1].text.contains("芦山县"));
+    let c = env.db();
+    let note: String = c
+        .query_row(
+            "SELECT COALESCE(d.last_error, '') FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE a.event_key LIKE '%pace-r%' AND d.channel = 'weibo'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the routine post");
+    assert!(
+        note.starts_with("20019"),
+        "the lost answer was resolved by 20019: {note}"
+    );
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().expect("exit").success());
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        text.contains("resuming it first"),
+        "the restart named the post in doubt"
+    );
+}

@@ -373,6 +373,14 @@ pub struct ChannelConfig {
     pub link: Option<String>,
     /// The server's public IP, sent as `rip` (required by share.json).
     pub rip: Option<String>,
+    /// Posts the account may make in any rolling hour (share.json allows 30 per authorised
+    /// user, platforms.md §9.5); beyond it posts wait for a free slot, emergencies first.
+    #[serde(default = "d_posts_per_hour")]
+    pub posts_per_hour: u32,
+    /// Of those, how many one source (feed key, or all unsigned feeds together) may use, so a
+    /// flood from one source leaves the rest of the account to the others.
+    #[serde(default = "d_source_posts_per_hour")]
+    pub source_posts_per_hour: u32,
     #[serde(default)]
     pub dry_run: bool,
     /// Seconds a single HTTP request may take before it counts as a transport failure.
@@ -510,6 +518,12 @@ fn d_request_timeout() -> u64 {
 }
 fn d_max_per_hour() -> u32 {
     3
+}
+fn d_posts_per_hour() -> u32 {
+    30
+}
+fn d_source_posts_per_hour() -> u32 {
+    15
 }
 fn d_weibo_max() -> usize {
     140

@@ -66,3 +66,30 @@ fn deploy_example_parses() {
     // Paths to secret files need not exist to parse.
     Config::parse(text, Path::new("deploy/alertd.toml")).unwrap();
 }
+
+#[test]
+fn weibo_pacing_keys_and_reserved_bucket_names_are_validated() {
+    let base = "[jurisdiction]\nname='x'\nlat=1\nlon=2\n[channels.weibo]\nkind='weibo'\naccess_token='t'\nlink='https://a.example/'\n";
+    let c = Config::parse(base, Path::new("a.toml")).unwrap();
+    assert_eq!(
+        (
+            c.channels["weibo"].posts_per_hour,
+            c.channels["weibo"].source_posts_per_hour
+        ),
+        (30, 15)
+    );
+    let e = Config::parse(
+        &format!("{base}source_posts_per_hour = 31\n"),
+        Path::new("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("channels.weibo.source_posts_per_hour"), "{e}");
+    let e = Config::parse(
+        &format!("{base}[feed_keys.unsigned]\nsecret = 'k'\n"),
+        Path::new("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("feed_keys.unsigned: the name is reserved"), "{e}");
+}

@@ -73,6 +73,15 @@ impl Config {
                 ));
             }
         }
+        // A key's name is its flood-guard bucket; these name the buckets of everything else.
+        for name in ["unsigned", "manual", "digest"]
+            .iter()
+            .filter(|n| self.feed_keys.contains_key(**n))
+        {
+            p.push(format!(
+                "feed_keys.{name}: the name is reserved for the flood guard's own buckets"
+            ));
+        }
         for (name, k) in &self.feed_keys {
             if let Some(list) = &k.senders {
                 if list.is_empty() || list.iter().any(|s| s.trim().is_empty()) {
@@ -119,6 +128,15 @@ impl Config {
                     if c.link.is_none() {
                         p.push(format!(
                             "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
+                        ));
+                    }
+                    if c.posts_per_hour == 0 {
+                        p.push(format!("{at}.posts_per_hour: must be at least 1"));
+                    }
+                    if c.source_posts_per_hour == 0 || c.source_posts_per_hour > c.posts_per_hour {
+                        p.push(format!(
+                            "{at}.source_posts_per_hour: must be between 1 and posts_per_hour ({})",
+                            c.posts_per_hour
                         ));
                     }
                 }

@@ -5,8 +5,20 @@
 //! The deliverer only moves intents forward in the store. On start it resumes every pending
 //! intent (unless past its deadline: then it is marked expired, with the reason). It is safe to
 //! resend after a crash because the platforms deduplicate: WeChat by `clientmsgid` (= delivery
-//! id), Weibo by rejecting identical text (20019, counted as delivered; Weibo deliveries go one
-//! at a time so the one with an unknown outcome is always the latest post).
+//! id), Weibo by rejecting text identical to the account's previous post (20019, counted as
+//! delivered).
+//!
+//! Weibo's exactly-once argument: its deliveries go one at a time through one worker per
+//! channel, paced and ordered by [`pace`] (budget per hour and per source, emergencies first).
+//! Before each request the worker fsyncs an attempt line in the post log ([`posted`]); it
+//! moves on to another delivery only after a definitive answer (a post, a refusal, a rate
+//! limit — never after a timeout or a transport error, which it retries on the same delivery).
+//! So at any moment at most one post has an unknown outcome, it is the last attempt line,
+//! and it is the latest post on the account if it went through. After a crash that delivery
+//! is resumed **first**, before the priority order applies, and a resend of it is answered
+//! 20019. Without the attempt line, priority order would resend a routine post in flight at
+//! the crash after a queued emergency, 20019 would no longer match, and it would be posted
+//! twice.
 //!
 //! Two follow-ups are created here, in the same transaction as the result that causes them:
 //! emergency fallbacks ([`fallback`]) when WeChat refuses an emergency for quota or permission,
@@ -15,12 +27,14 @@
 pub mod channels;
 pub mod confirm;
 pub mod fallback;
+pub mod pace;
 pub mod posted;
 pub mod retry;
 
 use crate::clock::SharedClock;
 use crate::store::{self, audit, ledger, ms, outbox, writer::Writer};
 use channels::{Channel, Request};
+use pace::{Limits, Next, Pacer};
 use posted::{Mark, Posted};
 use retry::RetryPolicy;
 use rusqlite::Connection;
@@ -54,6 +68,8 @@ impl Job {
 pub struct ChannelSlot {
     pub client: Arc<dyn Channel>,
     pub timeout: Duration,
+    /// A serial channel's budget (Weibo's posts per hour); `None`: unlimited.
+    pub pace: Option<Limits>,
 }
 
 pub struct Deliverer {
@@ -76,7 +92,12 @@ pub struct Deliverer {
 #[derive(Debug, PartialEq, Eq)]
 enum Settled {
     Now,
+    /// Settled now, and it was a real post (a paced channel counts it).
+    Posted,
+    /// A real post; its result reaches the store later.
     Later,
+    /// A serial channel was rate limited: not posted; try again (any delivery) after the wait.
+    Deferred(Duration),
 }
 
 /// How a delivery ended, as `finish` records it.
@@ -144,22 +165,32 @@ impl Deliverer {
     pub async fn run(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Job>, grace: Duration) {
         let mut followups = self.followups_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut tasks = JoinSet::new();
-        // Serial channels get one worker each, fed in order.
+        let in_doubt = self.apply_post_log().await;
+        let pending = self.with_db(outbox::pending).await;
+        let in_doubt = in_doubt.filter(|id| pending.as_ref().is_ok_and(|p| p.iter().any(|d| &d.id == id)));
+        // Only a known-finished delivery closes the attempt; an unreadable store keeps the line.
+        if in_doubt.is_none() && pending.is_ok() {
+            self.posted.attempt_answered();
+        }
+        // Serial channels get one worker each, paced and in priority order.
         let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
         for (name, slot) in &self.channels {
             if slot.client.serial() {
-                let (tx, mut qrx) = mpsc::unbounded_channel::<Job>();
-                let me = self.clone();
-                tasks.spawn(async move {
-                    while let Some(job) = qrx.recv().await {
-                        me.deliver(job).await;
-                    }
-                });
+                let (tx, qrx) = mpsc::unbounded_channel::<Job>();
+                let first = in_doubt
+                    .as_ref()
+                    .filter(|id| {
+                        pending
+                            .as_ref()
+                            .is_ok_and(|p| p.iter().any(|d| &d.id == *id && &d.channel == name))
+                    })
+                    .cloned();
+                let limits = slot.pace.unwrap_or(Limits::NONE);
+                tasks.spawn(self.clone().serial_worker(name.clone(), limits, qrx, first));
                 queues.insert(name.clone(), tx);
             }
         }
-        self.apply_post_log().await;
-        match self.with_db(outbox::pending).await {
+        match pending {
             Ok(pending) => {
                 if !pending.is_empty() {
                     info!(count = pending.len(), "resuming unfinished deliveries");
@@ -221,26 +252,165 @@ impl Deliverer {
 
     async fn deliver(self: &Arc<Self>, job: Job) {
         let id = job.id.clone();
-        if self.deliver_inner(job).await == Settled::Now {
-            self.inflight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+        if self.deliver_inner(job).await != Settled::Later {
+            self.done(&id);
+        }
+    }
+
+    fn done(&self, id: &str) {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// Loads a job's row if it did not bring it; `None` (and the job released) if it is no
+    /// longer pending.
+    async fn load(&self, job: Job) -> Option<Arc<outbox::Delivery>> {
+        let row = match job.row {
+            Some(r) => Some(r),
+            None => {
+                let key = job.id.clone();
+                match self.with_db(move |c| outbox::get(c, &key)).await {
+                    Ok(r) => r.map(Arc::new),
+                    Err(e) => {
+                        error!(delivery = %job.id, error = %e, "cannot load delivery");
+                        None
+                    }
+                }
+            }
+        };
+        let row = row.filter(|r| r.status == "pending");
+        if row.is_none() {
+            self.done(&job.id);
+        }
+        row
+    }
+
+    /// One serial channel: takes jobs as they come, and posts them one at a time in the order
+    /// and at the pace [`Pacer`] says; `first` (the delivery in doubt after a crash) goes
+    /// before any other post.
+    async fn serial_worker(
+        self: Arc<Self>,
+        channel: String,
+        limits: Limits,
+        mut rx: mpsc::UnboundedReceiver<Job>,
+        mut first: Option<String>,
+    ) {
+        let since = self.clock.now() - jiff::SignedDuration::from_hours(1);
+        let ch = channel.clone();
+        let posts = match self.with_db(move |c| outbox::posted_since(c, &ch, since)).await {
+            Ok(p) => p,
+            Err(e) => {
+                error!(channel = %channel, error = %e, "cannot read the last hour's posts; the budget starts empty");
+                Vec::new()
+            }
+        };
+        let mut pacer = Pacer::new(limits, posts);
+        let mut queue: Vec<Arc<outbox::Delivery>> = Vec::new();
+        // Deliveries whose wait is already on the record (one write each, not one a poll).
+        let mut noted: HashSet<String> = HashSet::new();
+        // The delivery in doubt was read as pending and is dispatched right after this worker
+        // starts; should it never arrive, the channel must not wait for it forever.
+        let first_by = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if first.is_some() && std::time::Instant::now() > first_by {
+                error!(channel = %channel, delivery = first.as_deref().unwrap_or(""),
+                       "the post in doubt was never queued; posting in priority order");
+                first = None;
+            }
+            while let Ok(job) = rx.try_recv() {
+                queue.extend(self.load(job).await);
+            }
+            let wait = if queue.is_empty() {
+                None
+            } else {
+                let now = ms(self.clock.now());
+                match pacer.next(&queue, first.as_deref(), now) {
+                    Next::Go(i) => {
+                        let row = queue.remove(i);
+                        if first.as_deref() == Some(row.id.as_str()) {
+                            first = None;
+                        }
+                        let job = Job {
+                            id: row.id.clone(),
+                            channel: row.channel.clone(),
+                            row: Some(row.clone()),
+                        };
+                        match self.deliver_inner(job).await {
+                            Settled::Later => pacer.posted(ms(self.clock.now()), &row.bucket),
+                            Settled::Posted => {
+                                pacer.posted(ms(self.clock.now()), &row.bucket);
+                                self.done(&row.id);
+                            }
+                            Settled::Now => self.done(&row.id),
+                            Settled::Deferred(wait) => {
+                                let until = ms(self.clock.now()) + wait.as_millis() as i64;
+                                pacer.block(until);
+                                queue.push(row);
+                            }
+                        }
+                        continue;
+                    }
+                    Next::Wait(ms) => {
+                        let notes: Vec<(String, String)> = queue
+                            .iter()
+                            .filter(|d| first.is_none() && noted.insert(d.id.clone()))
+                            .map(|d| (d.id.clone(), pacer.why_waiting(d)))
+                            .collect();
+                        if !notes.is_empty() {
+                            let at = self.clock.now();
+                            self.record("waiting", move |c| {
+                                notes
+                                    .iter()
+                                    .try_for_each(|(id, why)| outbox::note_waiting(c, id, why, at))
+                            })
+                            .await;
+                        }
+                        Some(ms)
+                    }
+                }
+            };
+            match wait {
+                None => match rx.recv().await {
+                    Some(job) => queue.extend(self.load(job).await),
+                    None => break,
+                },
+                // The clock is injected: re-check it at least twice a second.
+                Some(ms) => {
+                    let nap = Duration::from_millis(ms.clamp(1, 500) as u64);
+                    tokio::select! {
+                        job = rx.recv() => match job {
+                            Some(job) => queue.extend(self.load(job).await),
+                            None => break,
+                        },
+                        _ = tokio::time::sleep(nap) => {}
+                    }
+                }
+            }
+        }
+        if !queue.is_empty() {
+            info!(channel = %channel, count = queue.len(), "paced deliveries stay pending for the next start");
         }
     }
 
     /// Applies the post log's marks that the store does not have yet (a crash came between a
-    /// post and its group commit), before anything pending is resumed; then empties the log.
-    async fn apply_post_log(&self) {
+    /// post and its group commit), before anything pending is resumed; then empties the log,
+    /// unless a delivery is in doubt (returned: its attempt line must outlive a second crash).
+    async fn apply_post_log(&self) -> Option<String> {
         let marks = match self.posted.replay() {
             Ok(m) => m,
             Err(e) => {
-                return error!(file = %self.posted.path().display(), error = %e,
-                              "cannot read the post log; its posts may be resent (20019 catches the latest)")
+                error!(file = %self.posted.path().display(), error = %e,
+                       "cannot read the post log; its posts may be resent (20019 catches the latest)");
+                return None;
             }
         };
+        let in_doubt = posted::in_doubt(&marks).map(str::to_string);
+        if let Some(id) = &in_doubt {
+            self.posted.hold_attempt();
+            info!(delivery = %id, "a post's outcome is unknown (in flight at a crash); resuming it first");
+        }
+        let marks: Vec<Mark> = marks.into_iter().filter(|m| !m.attempt).collect();
         if marks.is_empty() {
-            return;
+            return in_doubt;
         }
         let now = self.clock.now();
         let n = marks.len();
@@ -270,6 +440,7 @@ impl Deliverer {
             info!(marks = n, moved, "post log applied to the store");
             self.posted.settled(0);
         }
+        in_doubt
     }
 
     /// A serial channel's successful post: the mark is made durable in the post log (so the next
@@ -280,6 +451,7 @@ impl Deliverer {
             id: row.id.clone(),
             platform_ref: out.platform_ref.clone(),
             note: out.note.clone(),
+            attempt: false,
         };
         let log = self.posted.clone();
         let written = tokio::task::spawn_blocking(move || log.append(&mark)).await;
@@ -301,12 +473,12 @@ impl Deliverer {
             Ok(Err(e)) => {
                 error!(file = %self.posted.path().display(), error = %e, "cannot write the post log; waiting for the store");
                 self.finish(&row, out).await;
-                Settled::Now
+                Settled::Posted
             }
             Err(e) => {
                 error!(error = %e, "post log task failed; waiting for the store");
                 self.finish(&row, out).await;
-                Settled::Now
+                Settled::Posted
             }
         }
     }
@@ -363,6 +535,10 @@ impl Deliverer {
                 return Settled::Now;
             }
             attempt += 1;
+            let serial = slot.client.serial() && !row.dry_run;
+            if serial {
+                self.log_attempt(&row.id).await;
+            }
             let started = std::time::Instant::now();
             let result = match tokio::time::timeout(slot.timeout, slot.client.send(&req)).await {
                 Ok(r) => r,
@@ -412,6 +588,20 @@ impl Deliverer {
                     self.finish(&row, out).await;
                     return Settled::Now;
                 }
+                Err(e) if e.retryable && serial && e.code.is_some_and(channels::weibo::rate_limited) => {
+                    // Definitively not posted: the worker may post another (higher) one first.
+                    self.posted.attempt_answered();
+                    metrics::counter!("alertd_delivery_retries_total", "channel" => row.channel.clone())
+                        .increment(1);
+                    let wait = self.policy.delay(attempt, e.min_wait);
+                    warn!(delivery = %row.id, channel = %row.channel, attempt, error = %e,
+                          retry_in_ms = wait.as_millis() as u64, "rate limited; the post waits for a free slot");
+                    let (key, msg) = (row.id.clone(), e.message.clone());
+                    let next = now + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+                    self.record("retry", move |c| outbox::retry_later(c, &key, &msg, next, now))
+                        .await;
+                    return Settled::Deferred(wait);
+                }
                 Err(e) if e.retryable => {
                     metrics::counter!("alertd_delivery_retries_total", "channel" => row.channel.clone())
                         .increment(1);
@@ -425,12 +615,26 @@ impl Deliverer {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
+                    if serial {
+                        self.posted.attempt_answered();
+                    }
                     error!(delivery = %row.id, channel = %row.channel, error = %e, "delivery refused");
                     let fb = e.code.is_some_and(fallback::triggers);
                     self.finish(&row, fail(e.message, e.refund_quota, fb)).await;
                     return Settled::Now;
                 }
             }
+        }
+    }
+
+    /// The attempt line before a serial channel's request. Should it not be writable the post
+    /// still goes (an alert matters more); only the resume-first guarantee is lost, logged.
+    async fn log_attempt(&self, id: &str) {
+        let (log, id) = (self.posted.clone(), id.to_string());
+        let written = tokio::task::spawn_blocking(move || log.attempt(&id)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            error!(file = %self.posted.path().display(),
+                   "cannot write the attempt line to the post log; after a crash now this post could be resent");
         }
     }
 

@@ -10,9 +10,15 @@
 //! the deliverer's group commit right after, and on start [`Posted::replay`] applies whatever
 //! the store had not committed yet, before any pending delivery is resumed.
 //!
+//! It also holds the **attempt** lines (`{"id":…,"attempt":true}`), fsynced before each request:
+//! a paced channel posts in priority order, not oldest first, so after a crash the one post
+//! whose outcome may be unknown is no longer "the oldest pending" — it is the last attempted
+//! ([`in_doubt`]), and it is resumed before anything else (then 20019 still matches it).
+//!
 //! One JSON object a line (`{"id":…,"ref":…,"note":…}`); a torn last line (a crash mid-write)
 //! is skipped: its post's result was not durable, so that post is the one unknown outcome,
-//! which 20019 catches. The file is emptied whenever every mark in it is in the store.
+//! which 20019 catches. The file is emptied whenever every mark in it is in the store and no
+//! attempt is open.
 
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -26,12 +32,30 @@ pub struct Mark {
     #[serde(rename = "ref")]
     pub platform_ref: Option<String>,
     pub note: Option<String>,
+    /// An attempt line: a request for `id` is about to be made (no result).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attempt: bool,
+}
+
+/// The delivery whose request may have reached the platform without its answer being recorded:
+/// the last attempt line, unless a posted mark for it follows.
+pub fn in_doubt(marks: &[Mark]) -> Option<&str> {
+    let i = marks.iter().rposition(|m| m.attempt)?;
+    let id = marks[i].id.as_str();
+    (!marks[i + 1..].iter().any(|m| !m.attempt && m.id == id)).then_some(id)
+}
+
+struct State {
+    file: File,
+    /// Marks the store has not committed yet.
+    unsettled: usize,
+    /// An attempt whose answer is not known yet: its line must survive.
+    open_attempt: bool,
 }
 
 pub struct Posted {
     path: PathBuf,
-    /// The open log and how many of its marks the store has not committed yet.
-    state: Mutex<(File, usize)>,
+    state: Mutex<State>,
 }
 
 impl Posted {
@@ -52,7 +76,11 @@ impl Posted {
         }
         Ok(Posted {
             path,
-            state: Mutex::new((file, 0)),
+            state: Mutex::new(State {
+                file,
+                unsettled: 0,
+                open_attempt: false,
+            }),
         })
     }
 
@@ -79,26 +107,62 @@ impl Posted {
         Ok(marks)
     }
 
-    /// Appends `mark` and waits until it is on disk.
-    pub fn append(&self, mark: &Mark) -> std::io::Result<()> {
+    fn write(st: &mut State, mark: &Mark) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(mark).map_err(std::io::Error::other)?;
         line.push(b'\n');
+        st.file.write_all(&line)?;
+        st.file.sync_data()
+    }
+
+    /// Appends `mark` (a post's result) and waits until it is on disk; closes the attempt.
+    pub fn append(&self, mark: &Mark) -> std::io::Result<()> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.0.write_all(&line)?;
-        st.0.sync_data()?;
-        st.1 += 1;
+        Self::write(&mut st, mark)?;
+        st.unsettled += 1;
+        st.open_attempt = false;
         Ok(())
+    }
+
+    /// Records, on disk, that a request for `id` is about to be made.
+    pub fn attempt(&self, id: &str) -> std::io::Result<()> {
+        let mark = Mark {
+            id: id.to_string(),
+            platform_ref: None,
+            note: None,
+            attempt: true,
+        };
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.open_attempt = true;
+        Self::write(&mut st, &mark)
+    }
+
+    /// Keeps the log (and the attempt line read on start) until that attempt is answered.
+    pub fn hold_attempt(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).open_attempt = true;
+    }
+
+    /// The last attempt was answered without a post (refused, rate limited): nothing of it is
+    /// in doubt any more.
+    pub fn attempt_answered(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.open_attempt = false;
+        Self::empty_if_settled(&mut st, &self.path);
     }
 
     /// `n` marks are now committed in the store; empties the log once all of them are.
     pub fn settled(&self, n: usize) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.1 = st.1.saturating_sub(n);
-        if st.1 == 0 {
+        st.unsettled = st.unsettled.saturating_sub(n);
+        Self::empty_if_settled(&mut st, &self.path);
+    }
+
+    fn empty_if_settled(st: &mut State, path: &Path) {
+        if st.unsettled == 0 && !st.open_attempt {
             // Not synced: should the truncation be lost, the marks are applied again on start,
-            // which changes nothing (only pending deliveries move).
-            if let Err(e) = st.0.set_len(0) {
-                tracing::warn!(file = %self.path.display(), error = %e, "cannot empty the post log");
+            // which changes nothing (only pending deliveries move), and an old attempt line
+            // names a delivery no longer pending.
+            if let Err(e) = st.file.set_len(0) {
+                tracing::warn!(file = %path.display(), error = %e, "cannot empty the post log");
             }
         }
     }
@@ -128,11 +192,13 @@ mod tests {
             id: "d1".into(),
             platform_ref: Some("5012345".into()),
             note: None,
+            attempt: false,
         };
         let b = Mark {
             id: "d2\n\"x".into(),
             platform_ref: None,
             note: Some("20019: 相同内容".into()),
+            attempt: false,
         };
         p.append(&a).expect("append");
         p.append(&b).expect("append");
@@ -159,6 +225,7 @@ mod tests {
             id: id.into(),
             platform_ref: None,
             note: None,
+            attempt: false,
         };
         p.append(&m("1")).expect("append");
         p.append(&m("2")).expect("append");
@@ -166,5 +233,34 @@ mod tests {
         assert_eq!(p.replay().expect("replay").len(), 2);
         p.settled(1);
         assert!(p.replay().expect("replay").is_empty());
+    }
+
+    #[test]
+    fn the_last_unanswered_attempt_is_in_doubt_and_its_line_outlives_settling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = Posted::open(&dir.path().join("c.db")).expect("open");
+        let posted = |id: &str| Mark {
+            id: id.into(),
+            platform_ref: Some("1".into()),
+            note: None,
+            attempt: false,
+        };
+        p.attempt("a").expect("attempt");
+        p.append(&posted("a")).expect("append");
+        p.attempt("b").expect("attempt");
+        // a's mark reaches the store while b is in flight: b's attempt line must stay.
+        p.settled(1);
+        let marks = p.replay().expect("replay");
+        assert_eq!(in_doubt(&marks), Some("b"));
+        p.append(&posted("b")).expect("append");
+        assert_eq!(in_doubt(&p.replay().expect("replay")), None);
+        p.settled(1);
+        assert!(p.replay().expect("replay").is_empty());
+        p.attempt("c").expect("attempt");
+        p.attempt_answered();
+        assert!(
+            p.replay().expect("replay").is_empty(),
+            "an answered attempt leaves nothing in doubt"
+        );
     }
 }

@@ -1,13 +1,12 @@
 //! Gate: for each channel, send now, hold, or skip — with the reason.
 //!
 //! The decision itself ([`decide`]) is a pure function of the assessment, the channel's ledger
-//! counts and its settings. The only state outside the store is the override flood guard
-//! ([`FloodGuard`], governor), which is seeded from the audit trail on start so a crash loop
-//! cannot reset it.
+//! counts and its settings; the override flood guard is asked through [`OverrideGuard`]
+//! ([`HourCap`] counts from the store, in the deciding transaction).
 
 pub mod flood;
 
-pub use flood::FloodGuard;
+pub use flood::{HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
 use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
@@ -74,11 +73,14 @@ pub struct ChannelState<'a> {
     pub local_time: (i8, i8),
 }
 
-/// Whether an emergency that finds the quota used may override now (the flood guard's answer
-/// is asked only when needed, so a routine alert never spends a guard cell).
+/// Whether an emergency that finds the quota used may override now (asked only when needed);
+/// `Err` says why not.
 pub trait OverrideGuard {
-    fn allow(&mut self, channel: &str) -> bool;
+    fn allow(&mut self, channel: &str) -> Result<(), String>;
 }
+
+/// How every flood-guard hold's reason begins (`status` and the audit trail's `held` rows).
+pub const HELD_FLOOD: &str = "override flood guard";
 
 pub fn decide(
     a: &Publication,
@@ -185,12 +187,11 @@ pub fn decide(
             if wants_push != Class::Emergency {
                 return skip(&used);
             }
-            if guard.allow(ch.name) {
-                send(true, Some(ch.day.clone()), format!("emergency override: {used}"))
-            } else {
-                Decision::Hold {
-                    reason: format!("override flood guard: limit of overrides per hour reached; {used}"),
-                }
+            match guard.allow(ch.name) {
+                Ok(()) => send(true, Some(ch.day.clone()), format!("emergency override: {used}")),
+                Err(why) => Decision::Hold {
+                    reason: format!("{HELD_FLOOD}: {why}; {used}"),
+                },
             }
         }
     }

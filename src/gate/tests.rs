@@ -5,12 +5,12 @@ use crate::feed::decode;
 
 struct Allow(u32);
 impl OverrideGuard for Allow {
-    fn allow(&mut self, _: &str) -> bool {
+    fn allow(&mut self, _: &str) -> Result<(), String> {
         if self.0 == 0 {
-            return false;
+            return Err("none left".into());
         }
         self.0 -= 1;
-        true
+        Ok(())
     }
 }
 

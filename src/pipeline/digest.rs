@@ -176,6 +176,7 @@ fn digest_alert(
             created: now,
             deadline,
             origin: None,
+            bucket: "digest",
         },
     )
 }

@@ -54,6 +54,7 @@ pub fn run_pending(
                 created: now,
                 deadline: now + jiff::SignedDuration::from_mins(DEADLINE_MINS),
                 origin: Some(now),
+                bucket: gate::MANUAL,
             },
         )?;
         let actor = format!("officer: {}", m.actor);
@@ -85,7 +86,13 @@ pub fn run_pending(
                 Some(list) if !list.contains(&name.as_str()) => gate::Decision::Skip {
                     reason: "not named in --channel".into(),
                 },
-                _ => gate::decide(&publication, &state, true, &mut stages.guard),
+                _ => {
+                    let mut guard =
+                        gate::HourCap::new(tx, gate::MANUAL, stages.cfg.override_.max_per_hour, now);
+                    let d = gate::decide(&publication, &state, true, &mut guard);
+                    guard.finish()?;
+                    d
+                }
             };
             let text: Result<String, ComposeError> = match ch.kind {
                 ChannelKind::Weibo => fit::verbatim(&m.text, ch.link.as_deref(), cfg.compose.weibo_max_chars),

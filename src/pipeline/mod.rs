@@ -17,9 +17,9 @@ use crate::compose::{context, Composer};
 use crate::config::{ChannelKind, Config};
 use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind};
-use crate::gate::{self, FloodGuard};
+use crate::gate;
 use crate::secret::Secret;
-use crate::store::{self, audit, events, journal, outbox, StoreError};
+use crate::store::{self, events, journal, outbox, StoreError};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -62,7 +62,6 @@ pub struct Stages {
     /// Feed signing keys by id.
     pub keys: HashMap<String, Secret>,
     pub composer: Composer,
-    pub guard: FloodGuard,
     pub clock: SharedClock,
 }
 
@@ -79,18 +78,12 @@ impl Pipeline {
         clock: SharedClock,
         keys: HashMap<String, Secret>,
     ) -> Result<Self, StoreError> {
-        let mut guard = FloodGuard::new(cfg.override_.max_per_hour, clock.clone());
-        let hour_ago = clock.now() - jiff::SignedDuration::from_hours(1);
-        for name in cfg.channels.keys() {
-            guard.seed(name, audit::overrides_since(&conn, name, hour_ago)?);
-        }
         Ok(Self {
             conn,
             stages: Stages {
                 cfg,
                 keys,
                 composer,
-                guard,
                 clock,
             },
         })
@@ -132,22 +125,9 @@ impl Pipeline {
         if let Some(ran) = ran {
             ran.settle(result.as_ref().err());
         }
-        if let Err(e) = result {
-            // Rolled back: the overrides this attempt charged to the flood guard did not happen.
-            // Rebuild the guard from what is committed (the audit trail), as on start.
-            let mut guard =
-                FloodGuard::new(self.stages.cfg.override_.max_per_hour, self.stages.clock.clone());
-            let hour_ago = self.stages.clock.now() - jiff::SignedDuration::from_hours(1);
-            for name in self.stages.cfg.channels.keys() {
-                guard.seed(
-                    name,
-                    audit::overrides_since(&self.conn, name, hour_ago).unwrap_or(0),
-                );
-            }
-            self.stages.guard = guard;
-            return Err(e);
-        }
-        Ok(out)
+        // Rolled back, the batch's overrides are gone with it: the flood guard counts from the
+        // store, so there is nothing to rebuild.
+        result.map(|()| out)
     }
 
     /// Periodic work on the pipeline thread: queued manual pushes, then due digests.
@@ -271,7 +251,7 @@ impl Stages {
         }
         metrics::counter!("alertd_messages_received_total").increment(1);
         let events = match decoded {
-            Ok(evs) => evs,
+            Ok(events) => events,
             Err((reason, label)) => {
                 let id = journal::insert(
                     tx,
@@ -319,7 +299,10 @@ impl Stages {
         let mut outcomes = Vec::with_capacity(events.len());
         let mut deliveries = Vec::new();
         for ev in &events {
-            let (o, jobs) = self.process_event(tx, ev, journal_id, now)?;
+            // The flood-guard bucket: the key that verified the signature, else the one all
+            // unsigned messages share.
+            let bucket = ev.signer.as_deref().unwrap_or(gate::UNSIGNED);
+            let (o, jobs) = self.process_event(tx, ev, bucket, journal_id, now)?;
             outcomes.push(o);
             deliveries.extend(jobs);
         }
@@ -346,6 +329,7 @@ impl Stages {
         &mut self,
         tx: &Connection,
         ev: &Event,
+        bucket: &str,
         journal_id: i64,
         now: jiff::Timestamp,
     ) -> Result<(EventOutcome, Vec<Job>), StoreError> {
@@ -391,11 +375,12 @@ impl Stages {
                     created: now,
                     deadline: deadline(&self.cfg, ev, now),
                     origin: Some(ev.quake.as_ref().map(|q| q.origin_time).unwrap_or(ev.sent)),
+                    bucket,
                 },
             )?;
             journal::set_alert(tx, journal_id, id)?;
             a.state.first_alert_id.get_or_insert(id);
-            jobs = self.gate_and_compose(tx, ev, &a, id, now)?;
+            jobs = self.gate_and_compose(tx, ev, &a, bucket, id, now)?;
             alert_id = Some(id);
         }
         events::put(tx, &a.state, ids.iter().copied(), now)?;
@@ -414,6 +399,7 @@ impl Stages {
         tx: &Connection,
         ev: &Event,
         a: &Assessment,
+        bucket: &str,
         alert_id: i64,
         now: jiff::Timestamp,
     ) -> Result<Vec<Job>, StoreError> {
@@ -427,7 +413,9 @@ impl Stages {
         let mut jobs = Vec::new();
         for (name, ch) in &cfg.channels {
             let state = record::channel_state(tx, name, ch, now)?;
-            let decision = gate::decide(&a.into(), &state, cfg.rules.info_to_weibo, &mut self.guard);
+            let mut guard = gate::HourCap::new(tx, bucket, cfg.override_.max_per_hour, now);
+            let decision = gate::decide(&a.into(), &state, cfg.rules.info_to_weibo, &mut guard);
+            guard.finish()?;
             // With a website channel, WeChat and Weibo link to the alert's own page (its host
             // must be the Weibo app's safe domain); otherwise Weibo carries its fixed `link`.
             let page = crate::deliver::channels::website::page_url(&cfg, alert_id, ch.dry_run);

@@ -68,14 +68,18 @@ pub fn append(c: &Connection, r: &Record) -> Result<i64> {
     Ok(c.last_insert_rowid())
 }
 
-/// Overrides on `channel` at or after `since` (to seed the flood guard after a restart).
-pub fn overrides_since(c: &Connection, channel: &str, since: jiff::Timestamp) -> Result<u32> {
+/// Overrides on `channel` after `since` charged to `bucket` (the alert's `bucket` column): the
+/// flood guard's rolling-hour count. Read inside the deciding transaction, so a rolled-back
+/// batch never spent anything and a restart resets nothing.
+pub fn overrides_since(c: &Connection, channel: &str, bucket: &str, since: jiff::Timestamp) -> Result<u32> {
     let n: i64 = c
         .prepare_cached(
-            "SELECT COUNT(*) FROM audit WHERE kind = 'override' AND channel = ?1 AND at_ms >= ?2",
+            "SELECT COUNT(*) FROM audit JOIN alerts ON alerts.id = audit.alert_id
+             WHERE audit.kind = 'override' AND audit.channel = ?1 AND audit.at_ms > ?2
+               AND alerts.bucket = ?3",
         )?
-        .query_row(params![channel, ms(since)], |r| r.get(0))?;
-    Ok(n as u32)
+        .query_row(params![channel, ms(since), bucket], |r| r.get(0))?;
+    Ok(n.max(0) as u32)
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     live          INTEGER NOT NULL,
     created_ms    INTEGER NOT NULL,
     deadline_ms   INTEGER NOT NULL,
-    origin_ms     INTEGER                 -- when the event happened (quake origin, warning sent)
+    origin_ms     INTEGER,                -- when the event happened (quake origin, warning sent)
+    bucket        TEXT NOT NULL DEFAULT 'unsigned'  -- whose budget it spends: the verifying feed key, unsigned, manual, digest
 );
 
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -202,7 +203,7 @@ fn busy_wait(tries: i32) -> bool {
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
@@ -212,15 +213,35 @@ pub fn init(conn: &Connection) -> Result<()> {
         [],
         |r| r.get(0),
     )?;
-    if empty > 0 && v != SCHEMA_VERSION {
+    let oldest = MIGRATIONS.first().map_or(SCHEMA_VERSION, |(to, _)| to - 1);
+    if empty > 0 && (v < oldest || v > SCHEMA_VERSION) {
         return Err(StoreError::Corrupt(format!(
-            "the store has schema version {v}; this alertd uses {SCHEMA_VERSION} (move the old store aside)"
+            "the store has schema version {v}; this alertd reads {oldest} to {SCHEMA_VERSION} (move the old store aside)"
         )));
     }
-    conn.execute_batch(SCHEMA)?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    // Forward-only: an upgraded alertd keeps the store it finds (its journal, ledger and audit
+    // trail are the office's record), adding what the new version needs, in one transaction.
+    let mut batch = String::from("BEGIN IMMEDIATE;\n");
+    if empty > 0 {
+        for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to > v) {
+            batch.push_str(sql);
+            batch.push_str(&format!("\nPRAGMA user_version = {to};\n"));
+        }
+    }
+    batch.push_str(SCHEMA);
+    batch.push_str(&format!("\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"));
+    if let Err(e) = conn.execute_batch(&batch) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
     Ok(())
 }
+
+/// Schema changes since version 2, each taking the store to the version it names.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    3,
+    "ALTER TABLE alerts ADD COLUMN bucket TEXT NOT NULL DEFAULT 'unsigned';",
+)];
 
 pub fn ms(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
@@ -228,4 +249,45 @@ pub fn ms(t: jiff::Timestamp) -> i64 {
 
 pub fn from_ms(ms: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn a_version_2_store_is_migrated_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch(include_str!("schema-v2.sql")).expect("v2 schema");
+            c.execute_batch(
+                "PRAGMA user_version = 2;
+                 INSERT INTO alerts (id, event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms)
+                 VALUES (7, 'e1', 1, 'm1', 'alert', 'emergency', 'r', 1, 0, 0);",
+            )
+            .expect("v2 row");
+        }
+        let c = open(&path).expect("a v2 store opens");
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, SCHEMA_VERSION);
+        let (key, bucket): (String, String) = c
+            .query_row("SELECT event_key, bucket FROM alerts WHERE id = 7", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("the old row");
+        assert_eq!((key.as_str(), bucket.as_str()), ("e1", "unsigned"));
+        drop(c);
+        // Opening again is a no-op; a store from the future is refused.
+        open(&path).expect("reopens");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch("PRAGMA user_version = 99")
+            .expect("bump");
+        let err = open(&path).expect_err("a newer store is refused").to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+    }
 }

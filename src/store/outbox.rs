@@ -19,11 +19,13 @@ pub struct NewAlert<'a> {
     pub deadline: jiff::Timestamp,
     /// When the event happened, for the origin → platform latency.
     pub origin: Option<jiff::Timestamp>,
+    /// The flood-guard bucket whose overrides and Weibo posts this alert spends.
+    pub bucket: &'a str,
 }
 
 pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
-    c.prepare_cached("INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(params![
+    c.prepare_cached("INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms, bucket)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
             a.event_key,
             a.journal_id,
             a.msg_id,
@@ -33,7 +35,8 @@ pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
             a.live,
             ms(a.created),
             ms(a.deadline),
-            a.origin.map(ms)
+            a.origin.map(ms),
+            a.bucket
         ],)?;
     Ok(c.last_insert_rowid())
 }
@@ -138,13 +141,18 @@ pub struct Delivery {
     pub job_status: Option<String>,
     /// The alert's event time (from `alerts.origin_ms`).
     pub origin_ms: Option<i64>,
+    /// The alert's class and flood-guard bucket, for a paced channel's order and budget.
+    pub class: String,
+    pub bucket: String,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
 
 const COLS: &str = "id, alert_id, channel, status, decision, text, dry_run, override, ledger_day,
                     deadline_ms, attempts, next_attempt_ms, platform_ref, last_error, request, created_ms, updated_ms, op, fallback, digest_day, job_status,
-                    (SELECT origin_ms FROM alerts WHERE alerts.id = deliveries.alert_id)";
+                    (SELECT origin_ms FROM alerts WHERE alerts.id = deliveries.alert_id),
+                    COALESCE((SELECT class FROM alerts WHERE alerts.id = deliveries.alert_id), ''),
+                    COALESCE((SELECT bucket FROM alerts WHERE alerts.id = deliveries.alert_id), 'unsigned')";
 
 fn row(r: &Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -170,6 +178,8 @@ fn row(r: &Row) -> rusqlite::Result<Delivery> {
         digest_day: r.get(19)?,
         job_status: r.get(20)?,
         origin_ms: r.get(21)?,
+        class: r.get(22)?,
+        bucket: r.get(23)?,
     })
 }
 
@@ -187,6 +197,18 @@ pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
         "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, rowid"
     ))?;
     let rows = st.query_map([], row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Real posts `channel` made after `since`, oldest first, with the bucket each spent: a paced
+/// channel's budget is counted from these rows, so a restart does not reset it.
+pub fn posted_since(c: &Connection, channel: &str, since: jiff::Timestamp) -> Result<Vec<(i64, String)>> {
+    let mut st = c.prepare_cached(
+        "SELECT d.updated_ms, a.bucket FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+         WHERE d.channel = ?1 AND d.status = 'delivered' AND d.dry_run = 0 AND d.updated_ms > ?2
+         ORDER BY d.updated_ms",
+    )?;
+    let rows = st.query_map(params![channel, ms(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
@@ -216,6 +238,15 @@ pub fn retry_later(
 ) -> Result<()> {
     c.prepare_cached("UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
          WHERE id = ?1 AND status = 'pending'")?.execute(params![id, error, ms(next), ms(now)],)?;
+    Ok(())
+}
+
+/// Says why a pending intent waits (a paced channel's budget), for `status`.
+pub fn note_waiting(c: &Connection, id: &str, why: &str, now: jiff::Timestamp) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE deliveries SET last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![id, why, ms(now)])?;
     Ok(())
 }
 

@@ -128,6 +128,11 @@ impl FakeWeibo {
         self.st().hourly_limit = n;
     }
 
+    /// The successful posts allowed per rolling hour.
+    pub fn hourly_limit(&self) -> usize {
+        self.st().hourly_limit
+    }
+
     /// Every successful post, in order.
     pub fn posts(&self) -> Vec<WeiboPost> {
         self.st().posts.clone()

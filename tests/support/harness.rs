@@ -85,7 +85,7 @@ access_token = "{token}"
 link = "{link}"
 rip = "203.0.113.7"
 request_timeout_secs = 3
-
+{weibo_pace}
 [deliver]
 retry_initial_ms = 50
 retry_max_secs = 2
@@ -107,6 +107,7 @@ listen = ""
             link = LINK,
             domain = SAFE_DOMAIN,
             wechat_extra = wechat,
+            weibo_pace = weibo_pace(self.weibo.hourly_limit()),
         )
     }
 
@@ -152,6 +153,17 @@ listen = ""
     pub fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |r| r.get(0)).expect("count")
     }
+}
+
+/// alertd's Weibo budget for a fake account: a test that lifted the fake's hourly limit above
+/// the real 30 is not about pacing, so alertd's budget is lifted too; otherwise alertd's
+/// defaults (30 an hour, 15 per source) meet the fake's real-platform limit.
+fn weibo_pace(limit: usize) -> String {
+    if limit <= 30 {
+        return String::new();
+    }
+    let n = limit.min(u32::MAX as usize);
+    format!("posts_per_hour = {n}\nsource_posts_per_hour = {n}\n")
 }
 
 /// Publishes at QoS 1 and waits for the broker's PUBACK.

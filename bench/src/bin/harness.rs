@@ -282,6 +282,9 @@ access_token = "bench-token"
 link = "https://www.example.gov.cn/alerts"
 rip = "203.0.113.7"
 request_timeout_secs = 5
+# The bench's fake Weibo has no hourly limit; neither does alertd's pacing here.
+posts_per_hour = 1000000000
+source_posts_per_hour = 1000000000
 
 # The benchmark's quakes are synthetic and close together: without this alertd would rightly
 # merge them as reports of one quake (origins within 60 s, epicentres within 50 km).

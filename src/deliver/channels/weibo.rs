@@ -97,6 +97,11 @@ impl Channel for Weibo {
     }
 }
 
+/// The codes that say "rate limited": the post was not made, and another may go after the wait.
+pub fn rate_limited(code: i64) -> bool {
+    matches!(code, 10022 | 10023 | 10024 | 20016)
+}
+
 pub fn classify(code: i64, http: u16, error: &str) -> Result<Receipt, SendError> {
     let msg = |meaning: &str| format!("Weibo {code} (HTTP {http}): {meaning} ({error})");
     match code {
@@ -110,7 +115,7 @@ pub fn classify(code: i64, http: u16, error: &str) -> Result<Receipt, SendError>
             note: Some("20032: accepted, server slow".into()),
             ..Default::default()
         }),
-        10022 | 10023 | 10024 | 20016 => Err(SendError {
+        c if rate_limited(c) => Err(SendError {
             code: Some(code),
             ..SendError::retry(msg("rate limited; backing off"))
         }
