@@ -20,8 +20,11 @@ pub fn zh_time_full(t: jiff::Timestamp) -> String {
     format!("{}年{}", z.year(), zh_time(t))
 }
 
+/// A value as a template may print it: decoders already removed hidden code points, and this
+/// repeats it (config values such as the office name never passed a decoder); `#` becomes `＃`
+/// so no Weibo topic can form.
 fn text(s: &str) -> String {
-    s.replace('#', "＃")
+    crate::text::shown(s).replace('#', "＃")
 }
 
 fn coord(v: f64, pos: &str, neg: &str) -> String {
@@ -85,7 +88,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
         action => a.action.as_str(),
         class => a.class.as_str(),
         kind => if ev.quake.is_some() || ev.kind == crate::feed::Kind::Earthquake { "quake" } else { "weather" },
-        event_id => ev.event_id.clone(),
+        event_id => text(&ev.event_id),
         city => text(&j.name),
         office => text(j.office.as_deref().unwrap_or(&j.name)),
         source => text(&source),
@@ -110,7 +113,7 @@ pub fn digest_item(ev: &Event) -> Value {
             line => format!("{}{}{}{}预警", zh_time(ev.sent), text(&w.area.desc), text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
             short => format!("{}{}预警", text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
         },
-        _ => context! { line => ev.event_id.clone(), short => ev.event_id.clone() },
+        _ => context! { line => text(&ev.event_id), short => text(&ev.event_id) },
     }
 }
 
