@@ -1,6 +1,6 @@
 //! The variables a template sees. Everything that came from a feed is sanitised here: control
 //! and invisible characters were removed at decode time; here `#` is neutralised (Weibo topics)
-//! and links are kept only when their host is on `compose.link_allowlist`.
+//! and links are kept only when [`super::link`] finds one https URL on `compose.link_allowlist`.
 
 use crate::assess::{Action, Assessment};
 use crate::clock::beijing;
@@ -31,18 +31,9 @@ fn coord(v: f64, pos: &str, neg: &str) -> String {
     format!("{}{:.2}度", if v >= 0.0 { pos } else { neg }, v.abs())
 }
 
-/// The event's `web` link if its host is allowlisted.
+/// The event's `web` link, normalised, if it passes [`super::link::check`].
 pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
-    let url = url?;
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host = rest.split(['/', '?', '#', ':']).next()?.to_ascii_lowercase();
-    cfg.compose
-        .link_allowlist
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&host))
-        .then(|| url.to_string())
+    super::link::check(&cfg.compose.link_allowlist, url?).ok()
 }
 
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {

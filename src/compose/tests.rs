@@ -114,22 +114,124 @@ fn fuel_stops_runaway_templates() {
     assert!(e.contains("fuel"), "{e}");
 }
 
+fn link_cfg() -> Config {
+    let mut cfg = Config::quickstart();
+    cfg.compose.link_allowlist = vec!["www.example.gov.cn".into(), "*.example.org.cn".into()];
+    cfg
+}
+
+fn web(url: &str) -> Option<String> {
+    context::allowed_link(&link_cfg(), Some(url))
+}
+
 #[test]
 fn web_links_only_from_allowlist() {
-    let cfg = Config::quickstart();
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://www.example.gov.cn/a/1")),
-        Some("https://www.example.gov.cn/a/1".into())
+        web("https://www.example.gov.cn/a/1?x=1#f"),
+        Some("https://www.example.gov.cn/a/1?x=1#f".into())
     );
+    assert_eq!(web("https://evil.example.com/x"), None);
+    assert_eq!(web("https://www.example.gov.cn.evil.com/x"), None);
+    assert_eq!(web("https://evil.com/www.example.gov.cn"), None);
+    assert_eq!(web("https://1.2.3.4/"), None);
+    assert_eq!(web("javascript:alert(1)"), None);
+    assert_eq!(web("www.example.gov.cn/a"), None);
+    assert_eq!(web(""), None);
+}
+
+#[test]
+fn web_links_from_the_issue_are_refused() {
+    assert_eq!(web("https://www.example.gov.cn:x@evil.example.com/phish"), None);
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://evil.example.com/x")),
+        web("https://www.example.gov.cn/ 请立即访问 https://evil.example.com/"),
         None
     );
+}
+
+#[test]
+fn web_links_with_userinfo_are_refused() {
+    for url in [
+        "https://user@www.example.gov.cn/",
+        "https://user:pw@www.example.gov.cn/",
+        "https://:pw@www.example.gov.cn/",
+        "https://www.example.gov.cn@www.example.gov.cn/",
+    ] {
+        assert_eq!(web(url), None, "{url}");
+    }
+}
+
+#[test]
+fn web_links_with_whitespace_or_a_second_url_are_refused() {
+    for url in [
+        " https://www.example.gov.cn/a",
+        "https://www.example.gov.cn/a ",
+        "https://www.example.gov.cn/a\tb",
+        "https://www.example.gov.cn/a\nhttps://evil.example.com/",
+        "https://www.example.gov.cn/a\u{00A0}b",
+        "https://www.example.gov.cn/a\u{3000}请访问evil.example.com",
+        "https://www.example.gov.cn/a\u{2028}b",
+        "https://www.example.gov.cn/https://evil.example.com/",
+        "https://www.example.gov.cn/?next=https://evil.example.com/",
+    ] {
+        assert_eq!(web(url), None, "{url:?}");
+    }
+}
+
+#[test]
+fn web_links_with_look_alike_hosts_are_refused() {
+    for url in [
+        // Cyrillic е (U+0435) for e, as text and as the punycode it becomes.
+        "https://www.\u{0435}xample.gov.cn/",
+        "https://www.xn--xample-2of.gov.cn/",
+        "https://www.examp1e.gov.cn/",
+        "https://www.example.gov.cn./x",
+        "https://www.example.gov.cn\u{200B}.evil.com/",
+    ] {
+        assert_eq!(web(url), None, "{url:?}");
+    }
+    // A host written differently but the same after IDNA is the same host; what is printed is
+    // the normalised form, never the feed's spelling.
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")),
-        None
+        web("https://WWW.Example.GOV.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
     );
-    assert_eq!(context::allowed_link(&cfg, Some("javascript:alert(1)")), None);
+    assert_eq!(
+        web("https://\u{FF57}\u{FF57}\u{FF57}.example.gov.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
+    assert_eq!(
+        web("https://www.example.gov.cn/地震/1.html"),
+        Some("https://www.example.gov.cn/%E5%9C%B0%E9%9C%87/1.html".into())
+    );
+}
+
+#[test]
+fn web_links_on_a_configured_subdomain_only() {
+    assert_eq!(
+        web("https://yjgl.example.org.cn/a"),
+        Some("https://yjgl.example.org.cn/a".into())
+    );
+    assert_eq!(
+        web("https://a.b.example.org.cn/a"),
+        Some("https://a.b.example.org.cn/a".into())
+    );
+    // `*.` names the subdomains, not the domain itself, and a label must end at the dot.
+    assert_eq!(web("https://example.org.cn/a"), None);
+    assert_eq!(web("https://evilexample.org.cn/a"), None);
+    assert_eq!(web("https://example.org.cn.evil.com/a"), None);
+    // An exact entry does not admit its subdomains.
+    assert_eq!(web("https://x.www.example.gov.cn/a"), None);
+}
+
+#[test]
+fn web_links_must_be_https_on_the_default_port() {
+    assert_eq!(web("http://www.example.gov.cn/a"), None);
+    assert_eq!(web("ftp://www.example.gov.cn/a"), None);
+    assert_eq!(web("https://www.example.gov.cn:8443/a"), None);
+    assert_eq!(
+        web("https://www.example.gov.cn:443/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
 }
 
 #[test]
@@ -140,4 +242,21 @@ fn show() {
         let w = compose(s, ChannelKind::Weibo, Some(LINK)).unwrap();
         println!("{w} ({} chars)\n===", fit::char_count(&w));
     }
+}
+
+#[test]
+fn web_links_never_panic_on_odd_bytes() {
+    for url in [
+        "https:地震",
+        "https:www.example.gov.cn/地?a=https:",
+        "https://[::1]/",
+        "https://%/",
+        "https://地震.政务/",
+    ] {
+        let _ = web(url);
+    }
+    assert_eq!(
+        web("https:www.example.gov.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
 }
