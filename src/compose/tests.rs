@@ -53,14 +53,73 @@ fn lushan_weibo_fits_140_with_link_and_keeps_facts() {
 }
 
 #[test]
-fn a_very_long_place_shortens_prose_then_fails_rather_than_cutting_facts() {
+fn a_long_place_shortens_prose_first_and_keeps_the_whole_place() {
     let long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(10));
     let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
-    assert!(t.contains(&"很长的地名".repeat(10)));
+    assert!(t.contains(&"很长的地名".repeat(10)), "{t}");
+    assert!(!t.contains('…'), "{t}");
     assert!(fit::char_count(&t) <= 140);
-    let too_long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(30));
-    let e = compose(&too_long, ChannelKind::Weibo, Some(LINK)).unwrap_err();
-    assert!(matches!(e, ComposeError::TooLong { .. }), "{e}");
+}
+
+/// An emergency is never left unposted for length: the facts stay whole and the place is cut,
+/// with an ellipsis, just enough to fit.
+#[test]
+fn an_emergency_with_a_huge_place_is_posted_within_the_limit_with_the_facts_whole() {
+    let place = "四川省雅安市芦山县龙门乡".repeat(40); // 480 characters
+    let long = LUSHAN.replace("四川省雅安市芦山县", &place);
+    let cfg = Config::quickstart();
+    let ev = decode(long.as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    assert_eq!(a.class, crate::config::Class::Emergency, "{}", a.reason);
+    let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
+    let n = fit::char_count(&t);
+    assert!(n <= 140, "{n} chars: {t}");
+    for fact in ["4月20日8时2分", "7.0级", "深13千米", "约", "千米", LINK] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+    let distance = format!("约{:.0}千米", a.distance_km.unwrap());
+    assert!(t.contains(&distance), "missing {distance}: {t}");
+    assert!(
+        t.contains("四川省雅安市芦山县龙门乡四川省雅安市") && t.contains("…"),
+        "{t}"
+    );
+    // Cut no more than needed: one more character of the place would not fit.
+    assert_eq!(n, 140, "{t}");
+}
+
+#[test]
+fn a_red_warning_with_a_huge_area_and_headline_is_posted_within_the_limit() {
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let mut v: serde_json::Value = serde_json::from_str(red).unwrap();
+    v["weather"]["area"]["desc"] = "成都市锦江区、青羊区、金牛区".repeat(30).into();
+    v["weather"]["headline"] = "成都市气象台发布暴雨红色预警信号".repeat(30).into();
+    let long = v.to_string();
+    let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(fit::char_count(&t) <= 140, "{t}");
+    for fact in ["暴雨红色预警", "7月1日18时0分", "成都市锦江区", "…", LINK] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+}
+
+#[test]
+fn a_template_whose_shortest_form_shows_the_headline_has_it_shortened_after_the_place() {
+    let mut env = base_env();
+    env.add_template(
+        "w.j2",
+        "{{ weather.area }}|{{ weather.headline }}|{{ weather.expires }}",
+    )
+    .unwrap();
+    let c = Composer { env };
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let mut v: serde_json::Value = serde_json::from_str(red).unwrap();
+    v["weather"]["area"]["desc"] = "区".repeat(200).into();
+    v["weather"]["headline"] = "题".repeat(200).into();
+    let cfg = Config::quickstart();
+    let ev = decode(v.to_string().as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    let ctx = context::build(&cfg, &ev, &a, None);
+    let t = fit::weibo(&c, "w.j2", &ctx, 60, None).unwrap();
+    assert_eq!(t, format!("…|{}…|7月1日18时0分", "题".repeat(60 - 13)), "{t}");
 }
 
 #[test]
