@@ -18,7 +18,20 @@ pub const MAX_FIT: u8 = 2;
 
 /// The feed's free text a shortest form may carry, in the order it is cut: the place (a quake's
 /// epicentre, a warning's area), then the headline.
-const CUTTABLE: &[(&str, &str)] = &[("quake", "place"), ("weather", "area"), ("weather", "headline")];
+const CUTTABLE: &[&[&str]] = &[
+    &["quake", "place"],
+    &["weather", "area"],
+    &["weather", "headline"],
+];
+
+/// Feed text that is not expected to be long, cut only when it is (a sender name or warning
+/// type of hundreds of characters), together with the above.
+const OTHER_FREE_TEXT: &[&[&str]] = &[
+    &["weather", "type_name"],
+    &["weather", "description"],
+    &["source"],
+    &["source_short"],
+];
 
 const ELLIPSIS: &str = "…";
 
@@ -41,44 +54,83 @@ pub fn weibo(
             return Ok(text);
         }
     }
-    let mut ctx = ctx.clone();
-    for &(obj, field) in CUTTABLE {
-        let Some(full) = string_at(&ctx, obj, field).filter(|s| !s.is_empty()) else {
+    let fits = |ctx: &Value| -> Result<Option<String>, ComposeError> {
+        let text = post(c, name, ctx, MAX_FIT, link)?;
+        Ok((char_count(&text) <= max).then_some(text))
+    };
+    // The place, then the headline, each cut only once the one before is down to "…".
+    let mut cut = ctx.clone();
+    for path in CUTTABLE {
+        let Some(full) = string_at(&cut, path) else {
             continue;
         };
         let graphemes: Vec<&str> = full.graphemes(true).collect();
-        let with = |keep: usize| {
-            let cut = format!("{}{ELLIPSIS}", graphemes[..keep].concat().trim_end());
-            replace(&ctx, obj, field, cut)
-        };
-        // The longest prefix that fits: the length grows with `keep`, so bisect.
-        let (mut lo, mut hi) = (0usize, graphemes.len().saturating_sub(1));
-        let shortest = with(0);
-        let text = post(c, name, &shortest, MAX_FIT, link)?;
-        last = char_count(&text);
-        if last > max {
-            // Even "…" alone is too long: cut the next field too.
-            ctx = shortest;
-            continue;
+        let with = |keep: usize| replace(&cut, path, shortened(&graphemes, keep));
+        if let Some(text) = longest(graphemes.len(), |keep| fits(&with(keep)))? {
+            return Ok(text);
         }
-        let mut best = text;
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            let text = post(c, name, &with(mid), MAX_FIT, link)?;
-            if char_count(&text) <= max {
-                lo = mid;
-                best = text;
+        cut = with(0);
+    }
+    // Still too long: other feed text is. Cap every free-text value at the same length, so a
+    // short place is kept whole beside a garbage sender name.
+    let values: Vec<(&[&str], String)> = CUTTABLE
+        .iter()
+        .chain(OTHER_FREE_TEXT)
+        .filter_map(|p| Some((*p, string_at(ctx, p)?)))
+        .collect();
+    let fields: Vec<(&[&str], Vec<&str>)> = values
+        .iter()
+        .map(|(p, s)| (*p, s.graphemes(true).collect()))
+        .collect();
+    let widest = fields.iter().map(|(_, g)| g.len()).max().unwrap_or(0);
+    let capped = |n: usize| {
+        fields.iter().fold(ctx.clone(), |acc, (p, g)| {
+            if g.len() > n {
+                replace(&acc, p, shortened(g, n))
             } else {
-                hi = mid - 1;
+                acc
             }
-        }
-        return Ok(best);
+        })
+    };
+    if let Some(text) = longest(widest, |n| fits(&capped(n)))? {
+        return Ok(text);
     }
     Err(ComposeError::TooLong {
         channel: "weibo".into(),
         chars: last,
         max,
     })
+}
+
+/// The first `keep` graphemes (never half a combined character) and the ellipsis.
+fn shortened(graphemes: &[&str], keep: usize) -> String {
+    format!(
+        "{}{ELLIPSIS}",
+        graphemes[..keep.min(graphemes.len())].concat().trim_end()
+    )
+}
+
+/// The text for the largest `k` in `0..len` that fits, if any does. A longer `k` never makes the
+/// text shorter, so bisect.
+fn longest(
+    len: usize,
+    mut fits: impl FnMut(usize) -> Result<Option<String>, ComposeError>,
+) -> Result<Option<String>, ComposeError> {
+    let Some(mut best) = fits(0)? else {
+        return Ok(None);
+    };
+    let (mut lo, mut hi) = (0usize, len.saturating_sub(1));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        match fits(mid)? {
+            Some(text) => {
+                lo = mid;
+                best = text;
+            }
+            None => hi = mid - 1,
+        }
+    }
+    Ok(Some(best))
 }
 
 /// One rendering as it would be posted: the link appended if the template left it out.
@@ -91,17 +143,24 @@ fn post(c: &Composer, name: &str, ctx: &Value, fit: u8, link: Option<&str>) -> R
     Ok(no_topics(&text))
 }
 
-fn string_at(ctx: &Value, obj: &str, field: &str) -> Option<String> {
-    let v = ctx.get_attr(obj).ok()?.get_attr(field).ok()?;
-    v.as_str().map(str::to_string)
+fn string_at(ctx: &Value, path: &[&str]) -> Option<String> {
+    let mut v = ctx.clone();
+    for key in path {
+        v = v.get_attr(key).ok()?;
+    }
+    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// `ctx` with `obj.field` set to `value`, everything else as it was.
-fn replace(ctx: &Value, obj: &str, field: &str, value: String) -> Value {
-    // In a merge the last map that has the key wins.
-    let inner = ctx.get_attr(obj).unwrap_or_default();
-    let inner = merge_maps([inner, Value::from_iter([(field.to_string(), Value::from(value))])]);
-    merge_maps([ctx.clone(), Value::from_iter([(obj.to_string(), inner)])])
+/// `ctx` with the value at `path` set to `value`, everything else as it was.
+fn replace(ctx: &Value, path: &[&str], value: String) -> Value {
+    match path {
+        [] => Value::from(value),
+        [key, rest @ ..] => {
+            let inner = replace(&ctx.get_attr(key).unwrap_or_default(), rest, value);
+            // In a merge the last map that has the key wins.
+            merge_maps([ctx.clone(), Value::from_iter([(key.to_string(), inner)])])
+        }
+    }
 }
 
 /// `#话题#` is not allowed on share.json; a lone `#` from a feed value could form one.
