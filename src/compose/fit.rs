@@ -7,8 +7,10 @@
 //! used. If even the facts-only form is too long, it is the feed's free text that is too long —
 //! a place name of hundreds of characters — and an emergency must not go unposted for that: the
 //! place, then the headline, is cut with "…" just enough to fit (the link leads to the whole
-//! text). Time, magnitude, depth and distance are never cut. Only a text still too long with
-//! both cut to "…" (a template or config problem `alertd check` reports) is an error.
+//! text). If that is not enough, other feed text is at fault (a sender name of hundreds of
+//! characters), and every feed text value is capped at one length. Time, magnitude, depth and
+//! distance are never cut. Only a text still too long with every feed value cut to "…" (the
+//! template's own words, the city or the link: a problem `alertd check` reports) is an error.
 
 use super::{ComposeError, Composer};
 use minijinja::value::{merge_maps, Value};
@@ -27,7 +29,9 @@ const CUTTABLE: &[&[&str]] = &[
 /// Feed text that is not expected to be long, cut only when it is (a sender name or warning
 /// type of hundreds of characters), together with the above.
 const OTHER_FREE_TEXT: &[&[&str]] = &[
+    &["quake", "mag_type"],
     &["weather", "type_name"],
+    &["weather", "type_code"],
     &["weather", "description"],
     &["source"],
     &["source_short"],
