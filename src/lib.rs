@@ -32,3 +32,4 @@ pub mod replay;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod text;

@@ -12,6 +12,8 @@ use crate::pipeline::{EventOutcome, Outcome, Pipeline};
 use crate::store::{self, outbox};
 use std::fmt::Write;
 use std::sync::Arc;
+// Ids and reasons quote the feed; the officer reads them on a terminal.
+use crate::text::shown;
 
 pub struct Renderer {
     pipeline: Pipeline,
@@ -94,7 +96,7 @@ impl Rendered {
         match &self.outcome {
             Outcome::Duplicate { .. } => s.push_str("duplicate of an earlier message\n"),
             Outcome::Rejected { reason, .. } => {
-                let _ = writeln!(s, "REJECTED: {reason}");
+                let _ = writeln!(s, "REJECTED: {}", shown(reason));
             }
             Outcome::Accepted { .. } => {}
         }
@@ -102,10 +104,19 @@ impl Rendered {
             let _ = writeln!(
                 s,
                 "event:  {}\nclass:  {}\naction: {}\nreason: {}",
-                e.event_key, e.class, e.action, e.reason
+                shown(&e.event_key),
+                e.class,
+                e.action,
+                shown(&e.reason)
             );
             for d in deliveries {
-                let _ = writeln!(s, "\n== {} — {}: {}", d.channel, verdict(&d.status), d.decision);
+                let _ = writeln!(
+                    s,
+                    "\n== {} — {}: {}",
+                    d.channel,
+                    verdict(&d.status),
+                    shown(&d.decision)
+                );
                 if !d.text.is_empty() {
                     let _ = writeln!(s, "{}\n({} characters)", d.text, d.text.chars().count());
                 }
@@ -119,7 +130,7 @@ impl Rendered {
     pub fn lines(&self) -> Vec<String> {
         match &self.outcome {
             Outcome::Duplicate { .. } => vec!["duplicate".into()],
-            Outcome::Rejected { reason, .. } => vec![format!("rejected: {reason}")],
+            Outcome::Rejected { reason, .. } => vec![format!("rejected: {}", shown(reason))],
             Outcome::Accepted { .. } => self
                 .events
                 .iter()
@@ -133,9 +144,34 @@ impl Rendered {
                     } else {
                         format!(" [{}]", ch.join(" "))
                     };
-                    format!("{} {} {}{ch} — {}", e.event_key, e.class, e.action, e.reason)
+                    format!(
+                        "{} {} {}{ch} — {}",
+                        shown(&e.event_key),
+                        e.class,
+                        e.action,
+                        shown(&e.reason)
+                    )
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_the_report_and_replay_lines_are_shown_without_hidden_code_points() {
+        let sample = include_str!("../alerts/samples/lushan-2013.json")
+            .replace("cenc-20130420080246", "cenc-\u{202E}\u{E0041}20130420080246");
+        let mut r = Renderer::new(&Config::quickstart()).unwrap();
+        let out = r.render("feeds/seismic/cenc", sample.as_bytes()).unwrap();
+        let text = format!("{}{}", out.report(), out.lines().join("\n"));
+        assert!(text.contains("cenc-20130420080246"), "{text}");
+        assert!(
+            !text.contains('\u{202E}') && !text.contains('\u{E0041}'),
+            "{text:?}"
+        );
     }
 }

@@ -128,14 +128,19 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
             .map(|d| DeliveryOutcome {
                 channel: d.channel,
                 status: d.status,
-                decision: d.decision,
-                platform_ref: d.platform_ref,
-                last_error: d.last_error,
+                decision: shown(d.decision),
+                platform_ref: d.platform_ref.map(shown),
+                last_error: d.last_error.map(shown),
             })
             .collect();
         recent_alerts.push(AlertStatus {
             created: from_ms(a.created_ms).to_string(),
-            alert: a,
+            alert: outbox::AlertRow {
+                event_key: shown(a.event_key),
+                msg_id: shown(a.msg_id),
+                reason: shown(a.reason),
+                ..a
+            },
             deliveries,
         });
     }
@@ -156,13 +161,40 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
             rejected,
             duplicates,
         },
-        pending: outbox::by_status(conn, "pending", 50)?,
-        failed: outbox::by_status(conn, "failed", 50)?,
-        held: outbox::by_status(conn, "held", 50)?,
+        pending: deliveries(conn, "pending")?,
+        failed: deliveries(conn, "failed")?,
+        held: deliveries(conn, "held")?,
         recent_alerts,
-        rejected_24h: journal::rejected_since(conn, day_ago, 100)?,
+        rejected_24h: journal::rejected_since(conn, day_ago, 100)?
+            .into_iter()
+            .map(|r| journal::Rejected {
+                topic: shown(r.topic),
+                reason: shown(r.reason),
+                ..r
+            })
+            .collect(),
         manual_pushes: crate::store::manual::recent(conn, 10)?,
     })
+}
+
+/// Ids, topics and reasons quote what a feed sent; the officer reads them here, so they pass the
+/// same sanitiser as the texts ([`crate::text`]).
+fn shown(s: String) -> String {
+    match crate::text::shown(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
+fn deliveries(conn: &rusqlite::Connection, status: &str) -> store::Result<Vec<outbox::Delivery>> {
+    Ok(outbox::by_status(conn, status, 50)?
+        .into_iter()
+        .map(|d| outbox::Delivery {
+            decision: shown(d.decision),
+            last_error: d.last_error.map(shown),
+            ..d
+        })
+        .collect())
 }
 
 impl Status {

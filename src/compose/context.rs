@@ -1,6 +1,6 @@
 //! The variables a template sees. Everything that came from a feed is sanitised here: control
 //! and invisible characters were removed at decode time; here `#` is neutralised (Weibo topics)
-//! and links are kept only when their host is on `compose.link_allowlist`.
+//! and links are kept only when [`super::link`] finds one https URL on `compose.link_allowlist`.
 
 use crate::assess::{Action, Assessment};
 use crate::clock::beijing;
@@ -20,26 +20,20 @@ pub fn zh_time_full(t: jiff::Timestamp) -> String {
     format!("{}年{}", z.year(), zh_time(t))
 }
 
+/// A value as a template may print it: decoders already removed hidden code points, and this
+/// repeats it (config values such as the office name never passed a decoder); `#` becomes `＃`
+/// so no Weibo topic can form.
 fn text(s: &str) -> String {
-    s.replace('#', "＃")
+    crate::text::shown(s).replace('#', "＃")
 }
 
 fn coord(v: f64, pos: &str, neg: &str) -> String {
     format!("{}{:.2}度", if v >= 0.0 { pos } else { neg }, v.abs())
 }
 
-/// The event's `web` link if its host is allowlisted.
+/// The event's `web` link, normalised, if it passes [`super::link::check`].
 pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
-    let url = url?;
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host = rest.split(['/', '?', '#', ':']).next()?.to_ascii_lowercase();
-    cfg.compose
-        .link_allowlist
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&host))
-        .then(|| url.to_string())
+    super::link::check(&cfg.compose.link_allowlist, url?).ok()
 }
 
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
@@ -85,7 +79,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
         action => a.action.as_str(),
         class => a.class.as_str(),
         kind => if ev.quake.is_some() || ev.kind == crate::feed::Kind::Earthquake { "quake" } else { "weather" },
-        event_id => ev.event_id.clone(),
+        event_id => text(&ev.event_id),
         city => text(&j.name),
         office => text(j.office.as_deref().unwrap_or(&j.name)),
         source => text(&source),
@@ -110,7 +104,7 @@ pub fn digest_item(ev: &Event) -> Value {
             line => format!("{}{}{}{}预警", zh_time(ev.sent), text(&w.area.desc), text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
             short => format!("{}{}预警", text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),
         },
-        _ => context! { line => ev.event_id.clone(), short => ev.event_id.clone() },
+        _ => context! { line => text(&ev.event_id), short => text(&ev.event_id) },
     }
 }
 

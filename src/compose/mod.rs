@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod fit;
+pub mod link;
 
 use crate::config::ChannelKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};

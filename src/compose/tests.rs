@@ -53,14 +53,73 @@ fn lushan_weibo_fits_140_with_link_and_keeps_facts() {
 }
 
 #[test]
-fn a_very_long_place_shortens_prose_then_fails_rather_than_cutting_facts() {
+fn a_long_place_shortens_prose_first_and_keeps_the_whole_place() {
     let long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(10));
     let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
-    assert!(t.contains(&"很长的地名".repeat(10)));
+    assert!(t.contains(&"很长的地名".repeat(10)), "{t}");
+    assert!(!t.contains('…'), "{t}");
     assert!(fit::char_count(&t) <= 140);
-    let too_long = LUSHAN.replace("四川省雅安市芦山县", &"很长的地名".repeat(30));
-    let e = compose(&too_long, ChannelKind::Weibo, Some(LINK)).unwrap_err();
-    assert!(matches!(e, ComposeError::TooLong { .. }), "{e}");
+}
+
+/// An emergency is never left unposted for length: the facts stay whole and the place is cut,
+/// with an ellipsis, just enough to fit.
+#[test]
+fn an_emergency_with_a_huge_place_is_posted_within_the_limit_with_the_facts_whole() {
+    let place = "四川省雅安市芦山县龙门乡".repeat(40); // 480 characters
+    let long = LUSHAN.replace("四川省雅安市芦山县", &place);
+    let cfg = Config::quickstart();
+    let ev = decode(long.as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    assert_eq!(a.class, crate::config::Class::Emergency, "{}", a.reason);
+    let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
+    let n = fit::char_count(&t);
+    assert!(n <= 140, "{n} chars: {t}");
+    for fact in ["4月20日8时2分", "7.0级", "深13千米", "约", "千米", LINK] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+    let distance = format!("约{:.0}千米", a.distance_km.unwrap());
+    assert!(t.contains(&distance), "missing {distance}: {t}");
+    assert!(
+        t.contains("四川省雅安市芦山县龙门乡四川省雅安市") && t.contains("…"),
+        "{t}"
+    );
+    // Cut no more than needed: one more character of the place would not fit.
+    assert_eq!(n, 140, "{t}");
+}
+
+#[test]
+fn a_red_warning_with_a_huge_area_and_headline_is_posted_within_the_limit() {
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let mut v: serde_json::Value = serde_json::from_str(red).unwrap();
+    v["weather"]["area"]["desc"] = "成都市锦江区、青羊区、金牛区".repeat(30).into();
+    v["weather"]["headline"] = "成都市气象台发布暴雨红色预警信号".repeat(30).into();
+    let long = v.to_string();
+    let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(fit::char_count(&t) <= 140, "{t}");
+    for fact in ["暴雨红色预警", "7月1日18时0分", "成都市锦江区", "…", LINK] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
+    }
+}
+
+#[test]
+fn a_template_whose_shortest_form_shows_the_headline_has_it_shortened_after_the_place() {
+    let mut env = base_env();
+    env.add_template(
+        "w.j2",
+        "{{ weather.area }}|{{ weather.headline }}|{{ weather.expires }}",
+    )
+    .unwrap();
+    let c = Composer { env };
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let mut v: serde_json::Value = serde_json::from_str(red).unwrap();
+    v["weather"]["area"]["desc"] = "区".repeat(200).into();
+    v["weather"]["headline"] = "题".repeat(200).into();
+    let cfg = Config::quickstart();
+    let ev = decode(v.to_string().as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    let ctx = context::build(&cfg, &ev, &a, None);
+    let t = fit::weibo(&c, "w.j2", &ctx, 60, None).unwrap();
+    assert_eq!(t, format!("…|{}…|7月1日18时0分", "题".repeat(60 - 13)), "{t}");
 }
 
 #[test]
@@ -114,22 +173,124 @@ fn fuel_stops_runaway_templates() {
     assert!(e.contains("fuel"), "{e}");
 }
 
+fn link_cfg() -> Config {
+    let mut cfg = Config::quickstart();
+    cfg.compose.link_allowlist = vec!["www.example.gov.cn".into(), "*.example.org.cn".into()];
+    cfg
+}
+
+fn web(url: &str) -> Option<String> {
+    context::allowed_link(&link_cfg(), Some(url))
+}
+
 #[test]
 fn web_links_only_from_allowlist() {
-    let cfg = Config::quickstart();
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://www.example.gov.cn/a/1")),
-        Some("https://www.example.gov.cn/a/1".into())
+        web("https://www.example.gov.cn/a/1?x=1#f"),
+        Some("https://www.example.gov.cn/a/1?x=1#f".into())
     );
+    assert_eq!(web("https://evil.example.com/x"), None);
+    assert_eq!(web("https://www.example.gov.cn.evil.com/x"), None);
+    assert_eq!(web("https://evil.com/www.example.gov.cn"), None);
+    assert_eq!(web("https://1.2.3.4/"), None);
+    assert_eq!(web("javascript:alert(1)"), None);
+    assert_eq!(web("www.example.gov.cn/a"), None);
+    assert_eq!(web(""), None);
+}
+
+#[test]
+fn web_links_from_the_issue_are_refused() {
+    assert_eq!(web("https://www.example.gov.cn:x@evil.example.com/phish"), None);
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://evil.example.com/x")),
+        web("https://www.example.gov.cn/ 请立即访问 https://evil.example.com/"),
         None
     );
+}
+
+#[test]
+fn web_links_with_userinfo_are_refused() {
+    for url in [
+        "https://user@www.example.gov.cn/",
+        "https://user:pw@www.example.gov.cn/",
+        "https://:pw@www.example.gov.cn/",
+        "https://www.example.gov.cn@www.example.gov.cn/",
+    ] {
+        assert_eq!(web(url), None, "{url}");
+    }
+}
+
+#[test]
+fn web_links_with_whitespace_or_a_second_url_are_refused() {
+    for url in [
+        " https://www.example.gov.cn/a",
+        "https://www.example.gov.cn/a ",
+        "https://www.example.gov.cn/a\tb",
+        "https://www.example.gov.cn/a\nhttps://evil.example.com/",
+        "https://www.example.gov.cn/a\u{00A0}b",
+        "https://www.example.gov.cn/a\u{3000}请访问evil.example.com",
+        "https://www.example.gov.cn/a\u{2028}b",
+        "https://www.example.gov.cn/https://evil.example.com/",
+        "https://www.example.gov.cn/?next=https://evil.example.com/",
+    ] {
+        assert_eq!(web(url), None, "{url:?}");
+    }
+}
+
+#[test]
+fn web_links_with_look_alike_hosts_are_refused() {
+    for url in [
+        // Cyrillic е (U+0435) for e, as text and as the punycode it becomes.
+        "https://www.\u{0435}xample.gov.cn/",
+        "https://www.xn--xample-2of.gov.cn/",
+        "https://www.examp1e.gov.cn/",
+        "https://www.example.gov.cn./x",
+        "https://www.example.gov.cn\u{200B}.evil.com/",
+    ] {
+        assert_eq!(web(url), None, "{url:?}");
+    }
+    // A host written differently but the same after IDNA is the same host; what is printed is
+    // the normalised form, never the feed's spelling.
     assert_eq!(
-        context::allowed_link(&cfg, Some("https://www.example.gov.cn.evil.com/x")),
-        None
+        web("https://WWW.Example.GOV.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
     );
-    assert_eq!(context::allowed_link(&cfg, Some("javascript:alert(1)")), None);
+    assert_eq!(
+        web("https://\u{FF57}\u{FF57}\u{FF57}.example.gov.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
+    assert_eq!(
+        web("https://www.example.gov.cn/地震/1.html"),
+        Some("https://www.example.gov.cn/%E5%9C%B0%E9%9C%87/1.html".into())
+    );
+}
+
+#[test]
+fn web_links_on_a_configured_subdomain_only() {
+    assert_eq!(
+        web("https://yjgl.example.org.cn/a"),
+        Some("https://yjgl.example.org.cn/a".into())
+    );
+    assert_eq!(
+        web("https://a.b.example.org.cn/a"),
+        Some("https://a.b.example.org.cn/a".into())
+    );
+    // `*.` names the subdomains, not the domain itself, and a label must end at the dot.
+    assert_eq!(web("https://example.org.cn/a"), None);
+    assert_eq!(web("https://evilexample.org.cn/a"), None);
+    assert_eq!(web("https://example.org.cn.evil.com/a"), None);
+    // An exact entry does not admit its subdomains.
+    assert_eq!(web("https://x.www.example.gov.cn/a"), None);
+}
+
+#[test]
+fn web_links_must_be_https_on_the_default_port() {
+    assert_eq!(web("http://www.example.gov.cn/a"), None);
+    assert_eq!(web("ftp://www.example.gov.cn/a"), None);
+    assert_eq!(web("https://www.example.gov.cn:8443/a"), None);
+    assert_eq!(
+        web("https://www.example.gov.cn:443/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
 }
 
 #[test]
@@ -139,5 +300,36 @@ fn show() {
         println!("{}\n---", compose(s, ChannelKind::Wechat, None).unwrap());
         let w = compose(s, ChannelKind::Weibo, Some(LINK)).unwrap();
         println!("{w} ({} chars)\n===", fit::char_count(&w));
+    }
+}
+
+#[test]
+fn web_links_never_panic_on_odd_bytes() {
+    for url in [
+        "https:地震",
+        "https:www.example.gov.cn/地?a=https:",
+        "https://[::1]/",
+        "https://%/",
+        "https://地震.政务/",
+    ] {
+        let _ = web(url);
+    }
+    assert_eq!(
+        web("https:www.example.gov.cn/a"),
+        Some("https://www.example.gov.cn/a".into())
+    );
+}
+
+/// Any feed free text a shortest form prints can be cut, not only the place: a warning type of
+/// hundreds of characters must not keep a red warning off Weibo either.
+#[test]
+fn other_free_text_in_the_shortest_form_is_cut_after_place_and_headline() {
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let mut v: serde_json::Value = serde_json::from_str(red).unwrap();
+    v["weather"]["type_name"] = "暴雨".repeat(150).into();
+    let t = compose(&v.to_string(), ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(fit::char_count(&t) <= 140, "{t}");
+    for fact in ["暴雨暴雨", "…红色预警", "成都市中心城区", "7月1日18时0分", LINK] {
+        assert!(t.contains(fact), "missing {fact}: {t}");
     }
 }

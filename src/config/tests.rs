@@ -93,3 +93,28 @@ fn weibo_pacing_keys_and_reserved_bucket_names_are_validated() {
     .to_string();
     assert!(e.contains("feed_keys.unsigned: the name is reserved"), "{e}");
 }
+
+#[test]
+fn link_allowlist_entries_are_hosts_or_subdomain_patterns() {
+    let base = "[jurisdiction]\nname='x'\nlat=1\nlon=2\n[compose]\n";
+    let ok =
+        format!("{base}link_allowlist = [\"www.example.gov.cn\", \"*.example.org.cn\", \"应急.政务\"]\n");
+    Config::parse(&ok, Path::new("a.toml")).unwrap();
+    for bad in [
+        "https://www.example.gov.cn",
+        "www.example.gov.cn/a",
+        "www.example.gov.cn:443",
+        "1.2.3.4",
+        "*example.gov.cn",
+        "a.*.example.gov.cn",
+        "",
+    ] {
+        let e = Config::parse(
+            &format!("{base}link_allowlist = [{bad:?}]\n"),
+            Path::new("a.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("compose.link_allowlist"), "{bad}: {e}");
+    }
+}

@@ -36,6 +36,13 @@ impl Config {
             "5" => {}
             other => p.push(format!("mqtt.protocol: {other:?} is not \"3.1.1\" or \"5\"")),
         }
+        for e in &self.compose.link_allowlist {
+            if crate::compose::link::entry(e).is_none() {
+                p.push(format!(
+                    "compose.link_allowlist: {e:?} is not a host name (www.example.gov.cn) or a domain's subdomains (*.example.gov.cn)"
+                ));
+            }
+        }
         for (i, r) in self.rules.quake.iter().enumerate() {
             if r.max_distance_km < 0.0 {
                 p.push(format!("rules.quake[{i}].max_distance_km: must not be negative"));

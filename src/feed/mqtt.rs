@@ -316,7 +316,7 @@ pub async fn run(source: Source, signals: Signals) {
                     oversized,
                 };
                 if p.qos == QoS::AtMostOnce {
-                    debug!(topic = %p.topic, "QoS 0 message: accepted, but the provider should publish at QoS 1");
+                    debug!(topic = %crate::text::shown(&p.topic), "QoS 0 message: accepted, but the provider should publish at QoS 1");
                 }
                 // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
                 // nothing unacked is lost, the broker holds it.

@@ -112,7 +112,7 @@ pub async fn run(source: Source<AsyncClient, EventLoop>, signals: Signals) {
                         .unwrap_or_default(),
                 };
                 if p.qos == QoS::AtMostOnce {
-                    debug!(topic = %msg.topic, "QoS 0 message: accepted, but the provider should publish at QoS 1");
+                    debug!(topic = %crate::text::shown(&msg.topic), "QoS 0 message: accepted, but the provider should publish at QoS 1");
                 }
                 // Back-pressure: if the pipeline is stalled (store unwritable), stop reading;
                 // nothing unacked is lost, the broker holds it.

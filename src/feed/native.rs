@@ -13,7 +13,6 @@ pub const SCHEMA: &str = "alert-feed/1";
 
 /// Longest id we accept; WeChat's clientmsgid is ≤ 64 bytes and ids end up in delivery ids.
 const MAX_ID_LEN: usize = 96;
-const MAX_TEXT_LEN: usize = 4000;
 
 pub fn decode(v: &Value) -> Result<Event, DecodeError> {
     let o = v
@@ -208,20 +207,8 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
     })
 }
 
-/// Removes control and invisible formatting characters (bidi overrides, zero-width) that could
-/// disguise text, and bounds the length. Newlines inside a feed value are folded to spaces.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
-        .filter(|c| {
-            !c.is_control()
-                && !matches!(*c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-        })
-        .take(MAX_TEXT_LEN)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
+/// Feed text as alertd keeps it; the one sanitiser is [`crate::text::clean`].
+pub use crate::text::clean;
 
 /// Field access that names the full path in every error.
 struct Fields<'a> {

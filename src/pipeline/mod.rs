@@ -20,6 +20,7 @@ use crate::feed::{self, Event, FeedMessage, Kind};
 use crate::gate;
 use crate::secret::Secret;
 use crate::store::{self, events, journal, outbox, StoreError};
+use crate::text::shown;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -271,7 +272,7 @@ impl Stages {
                         class: None,
                     },
                 )?;
-                warn!(journal_id = id, topic = %m.topic, reason = %reason, "feed message rejected");
+                warn!(journal_id = id, topic = %shown(&m.topic), reason = %shown(&reason), "feed message rejected");
                 metrics::counter!("alertd_messages_rejected_total", "reason" => label).increment(1);
                 return Ok(Outcome::Rejected {
                     journal_id: id,
@@ -356,8 +357,8 @@ impl Stages {
         }
         metrics::counter!("alertd_events_total", "class" => a.class.as_str()).increment(1);
         info!(
-            event = %a.event_key, msg_id = %ev.msg_id, source = %ev.sender.id, class = a.class.as_str(),
-            action = a.action.as_str(), reason = %a.reason, "assessed"
+            event = %shown(&a.event_key), msg_id = %shown(&ev.msg_id), source = %shown(&ev.sender.id),
+            class = a.class.as_str(), action = a.action.as_str(), reason = %shown(&a.reason), "assessed"
         );
         let mut alert_id = None;
         let mut jobs = Vec::new();

@@ -8,6 +8,7 @@ use crate::config::ChannelConfig;
 use crate::deliver::Job;
 use crate::gate::{ChannelState, Decision};
 use crate::store::{audit, ledger, outbox, StoreError};
+use crate::text::shown;
 use rusqlite::Connection;
 use tracing::{info, warn};
 
@@ -74,7 +75,7 @@ pub fn record(
             None,
         ),
         (Decision::Send { dry_run, .. }, Err(e)) => {
-            tracing::error!(subject = %it.subject, channel = %it.channel, error = %e, "cannot compose");
+            tracing::error!(subject = %shown(it.subject), channel = %it.channel, error = %e, "cannot compose");
             (
                 Status::Failed,
                 format!("compose failed: {e}"),
@@ -166,9 +167,9 @@ pub fn record(
     }
     if override_ {
         metrics::counter!("alertd_overrides_total", "channel" => it.channel.to_string()).increment(1);
-        warn!(subject = %it.subject, channel = %it.channel, reason = %reason, "emergency override");
+        warn!(subject = %shown(it.subject), channel = %it.channel, reason = %shown(&reason), "emergency override");
     }
-    info!(subject = %it.subject, channel = %it.channel, status = status.as_str(), reason = %reason, "gate");
+    info!(subject = %shown(it.subject), channel = %it.channel, status = status.as_str(), reason = %shown(&reason), "gate");
     if status != Status::Pending {
         return Ok(None);
     }

@@ -125,8 +125,8 @@ pub fn render(site: &Site, snap: &Snapshot, rev: &Revision) -> io::Result<Vec<u8
         .filter(|r| r.id < rev.id)
         .map(|r| format!("{},{},{}", sender(site), identifier(site, r.id), iso(r.created())))
         .collect();
-    let incident: String = rev
-        .event_key
+    // The event's id is the feed's: shown without hidden code points like every id.
+    let incident: String = crate::text::shown(&rev.event_key)
         .chars()
         .map(|c| if c.is_whitespace() || c == ',' { '_' } else { c })
         .collect();

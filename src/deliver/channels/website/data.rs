@@ -71,7 +71,7 @@ fn decode(payload: &[u8], msg_id: &str) -> Option<Event> {
     // The message was accepted once; a limit does not apply to reading it back.
     let ev = feed::decode(payload, usize::MAX).ok()?;
     if ev.msg_id != msg_id {
-        tracing::debug!(msg_id, decoded = %ev.msg_id, "journal payload decodes to another msg_id");
+        tracing::debug!(msg_id = %crate::text::shown(msg_id), decoded = %crate::text::shown(&ev.msg_id), "journal payload decodes to another msg_id");
     }
     Some(ev)
 }
@@ -179,7 +179,14 @@ impl Revision {
         }
     }
 
+    /// The page title, CAP `headline` and Atom `title`. The decoders already sanitised the feed
+    /// values it is made of; passing the result through [`crate::text::shown`] as well keeps it
+    /// clean whatever a future decoder forgets.
     pub fn headline(&self, chain: &[Revision]) -> String {
+        crate::text::shown(&self.headline_of(chain)).into_owned()
+    }
+
+    fn headline_of(&self, chain: &[Revision]) -> String {
         let cancel = self.action == "cancel";
         match facts(self, chain) {
             (Some(q), _) if cancel => format!("撤销：{}{:.1}级地震信息", q.place, q.magnitude),
