@@ -126,7 +126,14 @@ impl Pacer {
         let mut order: Vec<usize> = (0..queue.len()).collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (&queue[a], &queue[b]);
-            (rank(&a.class), a.created_ms, &a.id).cmp(&(rank(&b.class), b.created_ms, &b.id))
+            // Alerts made in one batch share a millisecond: the alert id keeps their creation
+            // order, so the post whose outcome a crash leaves unknown stays the latest one.
+            (rank(&a.class), a.created_ms, a.alert_id, &a.id).cmp(&(
+                rank(&b.class),
+                b.created_ms,
+                b.alert_id,
+                &b.id,
+            ))
         });
         let share = self.limits.per_source as usize;
         let mut wait = i64::MAX;
@@ -189,6 +196,18 @@ mod tests {
             d("e1", "emergency", "b", 2),
         ];
         assert_eq!(p.next(&q, None, 10), Next::Go(2));
+    }
+
+    #[test]
+    fn alerts_of_one_millisecond_go_in_creation_order_not_id_order() {
+        let mut p = Pacer::new(Limits::NONE, vec![]);
+        let with_alert = |id: &str, alert_id: i64| {
+            let mut x = (*d(id, "routine", "a", 7)).clone();
+            x.alert_id = alert_id;
+            Arc::new(x)
+        };
+        let q = [with_alert("aaa", 2), with_alert("zzz", 1)];
+        assert_eq!(p.next(&q, None, 10), Next::Go(1));
     }
 
     #[test]
