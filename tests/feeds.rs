@@ -412,3 +412,53 @@ async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
     d.shutdown();
     d.wait().await;
 }
+
+/// Wolfx `cenc_eqlist`, as its relay sends CENC's reviewed report (ids end in `.N`).
+fn wolfx_eqlist(id: &str, mag: f64, report_time: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"No1": {"type": "reviewed", "EventID": id,
+        "time": "2026-11-26 09:58:00", "ReportTime": report_time, "location": "四川雅安市芦山县",
+        "placeName": "四川雅安市芦山县", "magnitude": format!("{mag}"), "depth": "12",
+        "latitude": "30.30", "longitude": "103.00", "intensity": "7"}, "md5": id}))
+    .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cenc_report_through_two_relays_is_one_alert() {
+    let env = Env::new("2026-11-26T10:06:30+08:00").await;
+    env.wechat.set_mass_quota_per_day(10);
+    let d = env.start(env.config("")).await;
+    // FAN Studio first (`CC.<stamp>.000_I`), then Wolfx with the same report (`CC.<stamp>.2`),
+    // each with its own report time: CENC's id is the same, so it is the same report.
+    env.publish(
+        "feeds/seismic/relay",
+        &cenc(
+            "CC.20261126095800.000_I",
+            true,
+            6.1,
+            30.30,
+            103.00,
+            "2026-11-26 10:06:00",
+        ),
+    )
+    .await;
+    wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == 1).await;
+    wait_for("posted", 10, || env.weibo.posts().len() == 1).await;
+    env.clock.set("2026-11-26T10:07:30+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/seismic/relay",
+        &wolfx_eqlist("CC.20261126095800.2", 6.1, "2026-11-26 10:07:10"),
+    )
+    .await;
+    wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == 2).await;
+    wait_for("nothing pending", 10, || {
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.count("SELECT COUNT(*) FROM events"), 1, "one event");
+    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1, "one alert");
+    assert_eq!(env.weibo.posts().len(), 1, "{:?}", env.weibo.posts());
+    assert_eq!(env.wechat.jobs().len(), 1);
+    d.shutdown();
+    d.wait().await;
+}

@@ -24,6 +24,9 @@
 //! - Deletion flags (`isDeleted: 1`, speedsearch `IS_DEL: "1"`, the latter inferred) cancel.
 //! - FAN's `/cenc` sample has `createTime` 8.5 h after `shockTime`; its doc says both are UTC+8,
 //!   and that is how they are read.
+//! - One CENC report reaches alertd through several relays, each spelling CENC's id its own way
+//!   (`CC.…000_I`, `CC.….2`, `AUAU.….V.001`, epoch ms): the event id is CENC's own
+//!   (`cenc_id`), the relay's spelling an alias, so it is one event and one alert.
 //! - Lists (eqlist, speedsearch, open data) yield one event per record through `decode_all`;
 //!   `decode` takes a list only when it holds exactly one record.
 
@@ -388,7 +391,7 @@ fn speedsearch(o: Obj<'_>) -> Result<Event, DecodeError> {
         quake,
         None,
     );
-    if ev.event_id != cata_id {
+    if ev.event_id != cata_id && !ev.aliases.contains(&cata_id) {
         ev.aliases.push(cata_id);
     }
     Ok(ev)
@@ -472,6 +475,16 @@ fn event(
     quake: Quake,
     revision: Option<u32>,
 ) -> Event {
+    // One report through several relays is one event: its id becomes CENC's own, and the id
+    // the relay sent stays an alias (see cenc_id).
+    let mut aliases = Vec::new();
+    let event_id = match super::cenc_id::canonical(&event_id).filter(|_| sender.0 == CENC.0) {
+        Some(own) if own != event_id => {
+            aliases.push(event_id);
+            own
+        }
+        _ => event_id,
+    };
     Event {
         format: format.to_string(),
         msg_id,
@@ -486,7 +499,7 @@ fn event(
         sent,
         quake: Some(quake),
         weather: None,
-        aliases: Vec::new(),
+        aliases,
         revision,
         references: Vec::new(),
         web: None,

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod cap;
 pub mod cenc;
+pub mod cenc_id;
 pub(crate) mod json_util;
 pub mod model;
 pub mod mqtt;

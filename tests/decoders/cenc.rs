@@ -99,7 +99,9 @@ fn fanstudio_cenc_formal() {
         (e.sender.id.as_str(), e.sender.name.as_deref()),
         ("cenc", Some("中国地震台网中心"))
     );
-    assert_eq!(e.event_id, "CC.20251004000748.000_I");
+    // CENC's own id; the relay's spelling stays an alias.
+    assert_eq!(e.event_id, "CC.20251004000748");
+    assert_eq!(e.aliases, vec!["CC.20251004000748.000_I"]);
     assert_eq!(e.sent, t("2025-10-04T08:37:21+08:00"));
     let q = quake(&e);
     // [正式测定].
@@ -122,7 +124,8 @@ fn fanstudio_cenc_formal() {
 fn wolfx_eqlist() {
     let e = ok("cenc/wolfx_cenc_eqlist_2026-07-18_No1_Tajikistan_reviewed.json");
     assert_eq!(e.format, "wolfx-cenc-eqlist");
-    assert_eq!(e.event_id, "CC.20260718185522.2");
+    assert_eq!(e.event_id, "CC.20260718185522");
+    assert_eq!(e.aliases, vec!["CC.20260718185522.2"]);
     assert_eq!(e.sent, t("2026-07-18T18:55:26+08:00"));
     let q = quake(&e);
     assert_eq!(q.review, Some(Review::Reviewed));
@@ -142,7 +145,7 @@ fn wolfx_eqlist() {
     );
     let all = decode_all(list.as_bytes(), LIMIT).unwrap();
     assert_eq!(all.len(), 3);
-    assert_eq!(all[0].event_id, "CC.20260718185522.2");
+    assert_eq!(all[0].event_id, "CC.20260718185522");
     assert_eq!(quake(&all[1]).review, Some(Review::Automatic));
 }
 
@@ -150,7 +153,8 @@ fn wolfx_eqlist() {
 fn cenc_app_item() {
     let e = ok("cenc/cenc_app_dizhensubao_values_item_2023-04-06_AUAU.json");
     assert_eq!(e.format, "cenc-app");
-    assert_eq!(e.event_id, "AUAU.20230406192254.V.001");
+    assert_eq!(e.event_id, "AU.20230406192254");
+    assert_eq!(e.aliases, vec!["AUAU.20230406192254.V.001"]);
     assert_eq!(e.sent, t("2023-04-06T19:27:11+08:00"));
     let q = quake(&e);
     // eq_type "M": formal; depth 10000.0 is metres.
@@ -164,8 +168,8 @@ fn cenc_app_item() {
 fn ceic_speedsearch_record() {
     let e = ok("cenc/ceic_speedsearch_record_2023-04-19_CD20230419082211_raw.json");
     assert_eq!(e.format, "ceic-speedsearch");
-    assert_eq!(e.event_id, "CD20230419082211");
-    assert_eq!(e.aliases, vec!["CD20230419082211.00"]);
+    assert_eq!(e.event_id, "CD.20230419082211");
+    assert_eq!(e.aliases, vec!["CD20230419082211", "CD20230419082211.00"]);
     assert_eq!(e.sent, t("2023-04-19T08:28:46+08:00"));
     let q = quake(&e);
     // EQ_TYPE "M" names the magnitude field; AUTO_FLAG "M" is formal.
@@ -180,7 +184,7 @@ fn ceic_speedsearch_record() {
         "({{\"shuju\":[{}],\"jieguo\":\"最近48小时地震信息\",\"num\":1}})",
         rec.trim()
     );
-    assert_eq!(ok_bytes(body.as_bytes()).event_id, "CD20230419082211");
+    assert_eq!(ok_bytes(body.as_bytes()).event_id, "CD.20230419082211");
     // IS_DEL "1" cancels (inferred meaning).
     let del = rec.replace("\"IS_DEL\":\"\"", "\"IS_DEL\":\"1\"");
     assert_eq!(ok_bytes(del.as_bytes()).msg_type, MsgType::Cancel);
@@ -190,7 +194,8 @@ fn ceic_speedsearch_record() {
 fn open_data_catalogs() {
     let e = ok("cenc/cenc_open_data_catalogs_2026-03-24_Tonga_M7.6.json");
     assert_eq!(e.format, "cenc-open-data");
-    assert_eq!(e.event_id, "CC1774327070000");
+    assert_eq!(e.event_id, "CC.20260324123750");
+    assert_eq!(e.aliases, vec!["CC1774327070000"]);
     assert_eq!(e.msg_id, "CC1774327070000@2026-03-24T05:02:24Z");
     assert_eq!(e.sent, t("2026-03-24T13:02:24+08:00"));
     let q = quake(&e);
