@@ -10,6 +10,8 @@ use std::fmt::Write;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
+    /// The zone every time below is printed in (the office's: see [`office_zone`]).
+    pub timezone: String,
     pub now: String,
     /// The broker session as the daemon last recorded it; none if it never ran on this store.
     pub mqtt: Option<MqttStatus>,
@@ -19,7 +21,7 @@ pub struct Status {
     pub failed: Vec<outbox::Delivery>,
     pub held: Vec<outbox::Delivery>,
     pub recent_alerts: Vec<AlertStatus>,
-    pub rejected_24h: Vec<journal::Rejected>,
+    pub rejected_24h: Vec<RejectedStatus>,
     pub manual_pushes: Vec<crate::store::manual::Manual>,
 }
 
@@ -54,6 +56,14 @@ pub struct MqttStatus {
 pub const STALE_MINS: i64 = 3;
 
 #[derive(Debug, Serialize)]
+pub struct RejectedStatus {
+    #[serde(flatten)]
+    pub row: journal::Rejected,
+    /// `received_ms` in local time.
+    pub received: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct JournalCounts {
     pub accepted: i64,
     pub rejected: i64,
@@ -77,8 +87,30 @@ pub struct DeliveryOutcome {
     pub last_error: Option<String>,
 }
 
+/// The zone an officer reads times in: the first WeChat channel's (its quota day is the one that
+/// matters), else the first channel's, else Beijing's. Config validation has already refused a
+/// zone that does not exist, so the fallback only serves a config with no channels.
+pub fn office_zone(cfg: &Config) -> jiff::tz::TimeZone {
+    let ch = cfg
+        .channels
+        .values()
+        .find(|c| c.kind == ChannelKind::Wechat)
+        .or_else(|| cfg.channels.values().next());
+    ch.and_then(|c| jiff::tz::TimeZone::get(&c.timezone).ok())
+        .unwrap_or_else(crate::clock::beijing)
+}
+
+/// `2026-11-26 10:06:30+08:00`: local time with its offset, so nobody converts from UTC at 3 a.m.
+pub fn local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M:%S%:z")
+        .to_string()
+}
+
 pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> store::Result<Status> {
     let now = clock.now();
+    let zone = office_zone(cfg);
+    let at = |ms: i64| local(from_ms(ms), &zone);
     let mut channels = Vec::new();
     for (name, ch) in &cfg.channels {
         let tz = jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
@@ -134,7 +166,7 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
             })
             .collect();
         recent_alerts.push(AlertStatus {
-            created: from_ms(a.created_ms).to_string(),
+            created: at(a.created_ms),
             alert: outbox::AlertRow {
                 event_key: shown(a.event_key),
                 msg_id: shown(a.msg_id),
@@ -145,15 +177,16 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
         });
     }
     let day_ago = store::ms(now) - 24 * 3600 * 1000;
-    let mqtt = session::get(conn)?.map(|(s, at)| MqttStatus {
-        since: from_ms(s.since_ms).to_string(),
-        last_error_at: s.last_error_ms.map(|t| from_ms(t).to_string()),
-        recorded: from_ms(at).to_string(),
-        stale: store::ms(now) - at > STALE_MINS * 60 * 1000,
+    let mqtt = session::get(conn)?.map(|(s, recorded)| MqttStatus {
+        since: at(s.since_ms),
+        last_error_at: s.last_error_ms.map(at),
+        recorded: at(recorded),
+        stale: store::ms(now) - recorded > STALE_MINS * 60 * 1000,
         session: s,
     });
     Ok(Status {
-        now: now.to_string(),
+        timezone: zone_name(&zone, now),
+        now: local(now, &zone),
         mqtt,
         channels,
         journal: JournalCounts {
@@ -167,14 +200,24 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
         recent_alerts,
         rejected_24h: journal::rejected_since(conn, day_ago, 100)?
             .into_iter()
-            .map(|r| journal::Rejected {
-                topic: shown(r.topic),
-                reason: shown(r.reason),
-                ..r
+            .map(|r| RejectedStatus {
+                received: at(r.received_ms),
+                row: journal::Rejected {
+                    topic: shown(r.topic),
+                    reason: shown(r.reason),
+                    ..r
+                },
             })
             .collect(),
         manual_pushes: crate::store::manual::recent(conn, 10)?,
     })
+}
+
+fn zone_name(tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
+    match tz.iana_name() {
+        Some(n) => n.to_string(),
+        None => now.to_zoned(tz.clone()).strftime("UTC%:z").to_string(),
+    }
 }
 
 /// Ids, topics and reasons quote what a feed sent; the officer reads them here, so they pass the
@@ -233,7 +276,7 @@ impl Status {
 
     pub fn text(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "alertd status at {}", self.now);
+        let _ = writeln!(s, "alertd status at {} (times in {})", self.now, self.timezone);
         self.mqtt_text(&mut s);
         let _ = writeln!(s, "\nchannels:");
         for c in &self.channels {
@@ -312,12 +355,38 @@ impl Status {
             let _ = writeln!(
                 s,
                 "  #{} {} {}: {}",
-                r.id,
-                from_ms(r.received_ms),
-                r.topic,
-                r.reason
+                r.row.id, r.received, r.row.topic, r.row.reason
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_prints_local_times_with_the_offset() {
+        let cfg = Config::quickstart();
+        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        store::init(&conn).expect("schema");
+        let clock = crate::clock::ManualClock::new("2026-11-26T02:06:30Z".parse().expect("t"));
+        let st = collect(&cfg, &conn, &clock).expect("status");
+        assert_eq!(st.now, "2026-11-26 10:06:30+08:00");
+        assert_eq!(st.timezone, "Asia/Shanghai");
+        let text = st.text();
+        assert!(
+            text.starts_with("alertd status at 2026-11-26 10:06:30+08:00 (times in Asia/Shanghai)"),
+            "{text}"
+        );
+        assert!(!text.contains("02:06:30"), "{text}");
+        // An office elsewhere reads its own zone.
+        let mut cfg = cfg;
+        for ch in cfg.channels.values_mut() {
+            ch.timezone = "Asia/Urumqi".into();
+        }
+        let st = collect(&cfg, &conn, &clock).expect("status");
+        assert_eq!(st.now, "2026-11-26 08:06:30+06:00");
     }
 }
