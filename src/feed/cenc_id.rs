@@ -29,8 +29,8 @@ pub fn canonical(raw: &str) -> Option<String> {
     let letters = raw.bytes().take_while(u8::is_ascii_uppercase).count();
     let (prefix, rest) = raw.split_at(letters);
     let prefix = match prefix {
-        "CC" => "CC",
-        // The app doubles the prefix (`AUAU.…`).
+        // The app doubles the prefix (`AUAU.…`, `CCCC.…`).
+        "CC" | "CCCC" => "CC",
         "AU" | "AUAU" => "AU",
         "CD" => "CD",
         _ => return None,
@@ -83,6 +83,7 @@ mod tests {
             ("CC.20260718185522.2", "CC.20260718185522"),
             ("AUAU.20230406192254.V.001", "AU.20230406192254"),
             ("AU.20230406192254", "AU.20230406192254"),
+            ("CCCC.20170808211946.V.001", "CC.20170808211946"),
             ("CC1774327070000", "CC.20260324123750"),
             ("CD20230419082211", "CD.20230419082211"),
             ("CD20230419082211.00", "CD.20230419082211"),
