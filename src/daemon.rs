@@ -109,15 +109,7 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
         });
     }
     let composer = Composer::load(cfg.compose.alerts_dir.as_deref())?;
-    let mut keys = HashMap::new();
-    for (name, k) in &cfg.feed_keys {
-        let secret = resolve_secret(&format!("feed_keys.{name}"), "secret", &k.secret, &k.secret_file)
-            .map_err(DaemonError::Setup)?;
-        if secret.is_empty() {
-            return Err(DaemonError::Setup(format!("feed_keys.{name}: the key is empty")));
-        }
-        keys.insert(name.clone(), secret);
-    }
+    let keys = feed_keys(&cfg)?;
     let checkpointer = store::checkpoint::Checkpointer::spawn(&cfg.store.path)?;
     let pipeline = Pipeline::new(
         store::open_hot(&cfg.store.path)?,
@@ -454,3 +446,17 @@ enum Wake {
 /// How long the pipeline thread keeps committing the deliverer's writes after the feed stopped:
 /// longer than the deliverer's grace period (5 s).
 const WRITES_AFTER_STOP: Duration = Duration::from_secs(15);
+
+/// The feed signing keys by name, read from the config or its secret files.
+pub fn feed_keys(cfg: &Config) -> Result<HashMap<String, crate::secret::Secret>, DaemonError> {
+    let mut keys = HashMap::new();
+    for (name, k) in &cfg.feed_keys {
+        let secret = resolve_secret(&format!("feed_keys.{name}"), "secret", &k.secret, &k.secret_file)
+            .map_err(DaemonError::Setup)?;
+        if secret.is_empty() {
+            return Err(DaemonError::Setup(format!("feed_keys.{name}: the key is empty")));
+        }
+        keys.insert(name.clone(), secret);
+    }
+    Ok(keys)
+}

@@ -32,17 +32,17 @@ impl Renderer {
         for ch in cfg.channels.values_mut() {
             ch.dry_run = true;
         }
-        // Render and replay look at what a message would do, not at who signed it.
-        for f in cfg.feeds.iter_mut() {
-            f.require_signature = false;
-        }
+        // Render and replay look at what a message would do, not at who may send it: the
+        // pipeline inspects (Pipeline::inspecting). A signed message still verifies with the
+        // office's keys where they can be read, so its budget is the one it would spend.
+        let keys = crate::daemon::feed_keys(&cfg).unwrap_or_default();
         let composer = Composer::load(cfg.compose.alerts_dir.as_deref())?;
         let conn = rusqlite::Connection::open_in_memory().map_err(store::StoreError::from)?;
         store::init(&conn)?;
         let clock = ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
         let shared: SharedClock = Arc::new(clock.clone());
         Ok(Self {
-            pipeline: Pipeline::new(conn, Arc::new(cfg), composer, shared, Default::default())?,
+            pipeline: Pipeline::new(conn, Arc::new(cfg), composer, shared, keys)?.inspecting(),
             clock,
         })
     }
@@ -160,6 +160,41 @@ impl Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped shape: CENC signs, and is refused unsigned on every topic — by the daemon.
+    /// `render`, `replay` and `check` show what a message would do, signed or not.
+    #[test]
+    fn render_takes_unsigned_and_signed_messages_of_a_signing_sender() {
+        let text = format!(
+            "{}\n[[feeds]]\ntopic = \"feeds/seismic/#\"\nrequire_signature = true\nkeys = [\"cenc\"]\n\n[feed_keys.cenc]\nsecret = \"k-0123456789abcdef\"\nsenders = [\"cenc\"]\n",
+            crate::config::QUICKSTART
+        );
+        let cfg = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+        let sample = include_str!("../alerts/samples/lushan-2013.json");
+        let mut r = Renderer::new(&cfg).unwrap();
+        let out = r.render("feeds/seismic/cenc", sample.as_bytes()).unwrap();
+        assert!(
+            matches!(out.outcome, Outcome::Accepted { .. }),
+            "{}",
+            out.report()
+        );
+        let signed = crate::feed::auth::sign(
+            "cenc",
+            "k-0123456789abcdef",
+            &sample.replace("cenc-20130420080246", "cenc-20130420080247"),
+        );
+        let mut r = Renderer::new(&cfg).unwrap();
+        let out = r.render("feeds/seismic/cenc", signed.as_bytes()).unwrap();
+        assert!(
+            matches!(out.outcome, Outcome::Accepted { .. }),
+            "{}",
+            out.report()
+        );
+        assert!(out.report().contains("== wechat — send"), "{}", out.report());
+        // And `check` passes on that config.
+        let (problems, _) = crate::check::check(&cfg);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 
     #[test]
     fn ids_in_the_report_and_replay_lines_are_shown_without_hidden_code_points() {

@@ -436,3 +436,103 @@ async fn a_provider_with_a_wrong_clock_does_not_freeze_its_own_event() {
     d.shutdown();
     d.wait().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_who_sends_a_warnings_id_first_cannot_silence_it() {
+    let env = Env::new("2026-12-03T08:59:30+08:00").await;
+    env.wechat.set_mass_quota_per_day(10);
+    let d = env.start(env.config("")).await;
+    // Before CMA speaks, a stranger takes its warning's id: a cancel, then a blue update.
+    env.publish(
+        "feeds/weather/cma",
+        &rainstorm("evil", "evil-1", "cancel", "red", "2026-12-03T08:59:00+08:00"),
+    )
+    .await;
+    journaled(&env, 1).await;
+    env.publish(
+        "feeds/weather/cma",
+        &rainstorm("evil", "evil-2", "alert", "blue", "2026-12-03T08:59:10+08:00"),
+    )
+    .await;
+    journaled(&env, 2).await;
+    wait_for("the stranger's deliveries done", 10, || {
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+    })
+    .await;
+    let stranger_posts = env.weibo.posts().len();
+    // CMA's real red warning under its own id is published all the same.
+    env.clock.set("2026-12-03T09:00:30+08:00".parse().expect("t"));
+    env.publish(
+        "feeds/weather/cma",
+        &rainstorm(
+            "cma",
+            "cma-510100-20261203-0900-r1",
+            "alert",
+            "red",
+            "2026-12-03T09:00:00+08:00",
+        ),
+    )
+    .await;
+    journaled(&env, 3).await;
+    wait_for("the real red warning on Weibo", 10, || {
+        env.weibo.posts().iter().any(|p| p.text.contains("红色"))
+    })
+    .await;
+    assert!(
+        last_reason(&env).contains("names an event of evil"),
+        "{}",
+        last_reason(&env)
+    );
+    // And CMA's own cancel later finds CMA's warning, not the stranger's.
+    env.publish(
+        "feeds/weather/cma",
+        &rainstorm(
+            "cma",
+            "cma-510100-20261203-0900-r2",
+            "cancel",
+            "red",
+            "2026-12-03T09:03:00+08:00",
+        ),
+    )
+    .await;
+    wait_for("CMA's 解除 on Weibo", 10, || {
+        env.weibo.posts().iter().any(|p| p.text.contains("解除"))
+    })
+    .await;
+    assert_eq!(
+        env.weibo.posts().len(),
+        stranger_posts + 2,
+        "{:?}",
+        env.weibo.posts()
+    );
+    d.shutdown();
+    d.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_refused_on_one_topic_are_taken_on_their_own() {
+    let env = Env::new("2026-12-03T09:00:30+08:00").await;
+    let d = env.start(env.config(RULES)).await;
+    let warning = rainstorm(
+        "cma",
+        "cma-510100-20261203-0900-r1",
+        "alert",
+        "red",
+        "2026-12-03T09:00:00+08:00",
+    );
+    // Published by mistake (or by someone who copied it) on the signed seismic topic first.
+    env.publish("feeds/seismic/cenc", &warning).await;
+    journaled(&env, 1).await;
+    assert!(last_reason(&env).contains("signature"), "{}", last_reason(&env));
+    // On a topic that takes it, the same bytes are a new message, not a duplicate.
+    env.publish("feeds/weather/native", &warning).await;
+    journaled(&env, 2).await;
+    wait_for("the warning on Weibo", 10, || env.weibo.posts().len() == 1).await;
+    // Its redelivery there is the duplicate.
+    env.publish("feeds/weather/native", &warning).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 2);
+    assert_eq!(env.weibo.posts().len(), 1);
+    d.shutdown();
+    d.wait().await;
+}

@@ -291,24 +291,73 @@ pub fn authority(cfg: &Config, prev: &EventState, ev: &Event) -> Result<(), Stri
     if theirs == ev.sender.id {
         return Ok(());
     }
-    let priority = match ev.kind {
+    if ranks_above(cfg, ev.kind, &ev.sender.id, theirs) {
+        return Ok(());
+    }
+    let list = match ev.kind {
+        Kind::Earthquake => "rules.source_priority",
+        Kind::Weather => "rules.weather.source_priority",
+    };
+    Err(format!(
+        "{} reports the same event; {theirs}'s facts stand: only {theirs} or a sender ranked above it in {list} may update or cancel it",
+        ev.sender.id
+    ))
+}
+
+/// Whether `sender` ranks strictly above `theirs` in the kind's source priority (a listed
+/// sender ranks above every unlisted one).
+fn ranks_above(cfg: &Config, kind: Kind, sender: &str, theirs: &str) -> bool {
+    let priority = match kind {
         Kind::Earthquake => &cfg.rules.source_priority,
         Kind::Weather => &cfg.rules.weather.source_priority,
     };
     let rank = |s: &str| priority.iter().position(|p| p == s);
-    match (rank(&ev.sender.id), rank(theirs)) {
-        (Some(mine), Some(other)) if mine < other => Ok(()),
-        (Some(_), None) => Ok(()),
-        _ => {
-            let list = match ev.kind {
-                Kind::Earthquake => "rules.source_priority",
-                Kind::Weather => "rules.weather.source_priority",
-            };
-            Err(format!(
-                "{} reports the same event; {theirs}'s facts stand: only {theirs} or a sender ranked above it in {list} may update or cancel it",
-                ev.sender.id
-            ))
-        }
+    match (rank(sender), rank(theirs)) {
+        (Some(mine), Some(other)) => mine < other,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Whether the event `prev`, found by one of `ev`'s ids, may be `ev`'s event: it holds a report
+/// of `ev`'s sender, or `ev`'s sender ranks above the one whose facts it holds. Otherwise the id
+/// is another sender's and `ev` is an event of its own sender ([`under_own_ids`]).
+///
+/// Without this, whoever sends an id first owns it: a stranger's blue warning (or a bare cancel)
+/// under CMA's identifier made the real red warning "CMA reports the same event; evil's facts
+/// stand", and it was never published. Ids are only unique per sender.
+pub fn id_belongs(cfg: &Config, prev: &EventState, ev: &Event) -> bool {
+    let Some(theirs) = prev.source.as_deref() else {
+        return true;
+    };
+    theirs == ev.sender.id
+        || prev.senders.iter().any(|s| s == &ev.sender.id)
+        || ranks_above(cfg, ev.kind, &ev.sender.id, theirs)
+}
+
+/// The reason's note when `ev`'s id names `prev`, an event of another sender.
+pub fn foreign_id_note(prev: &EventState, ev: &Event) -> String {
+    let theirs = prev.source.as_deref().unwrap_or("another sender");
+    let list = match ev.kind {
+        Kind::Earthquake => "rules.source_priority",
+        Kind::Weather => "rules.weather.source_priority",
+    };
+    format!(
+        "its id {} names an event of {theirs}, and only {theirs} or a sender ranked above it in {list} may change it: taken as {}'s own event",
+        crate::text::shown(&ev.event_id),
+        ev.sender.id
+    )
+}
+
+/// `ev` under ids of its own sender (`SENDER/ID`), for when the ids it carries already name
+/// another sender's event. Its later revisions and cancels, carrying the same ids, find it the
+/// same way.
+pub fn under_own_ids(ev: &Event) -> Event {
+    let own = |id: &str| format!("{}/{id}", ev.sender.id);
+    Event {
+        event_id: own(&ev.event_id),
+        aliases: ev.aliases.iter().map(|a| own(a)).collect(),
+        ..ev.clone()
     }
 }
 
@@ -343,6 +392,11 @@ pub fn order_time(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> (jiff::Time
 /// scheme: an automatic solution and the later reviewed (formal, 正式测定) one, which CENC issues
 /// under different ids. So an event that already holds a report of `ev`'s sender takes a new one
 /// from it only as the other half of an automatic / reviewed pair (in either order).
+/// Origin times this close, from one sender at one place, are one quake: no network reports two
+/// quakes of one place within seconds (a doublet that close is one event in its catalogue), while
+/// an aftershock 40 s later is another.
+pub const SIMULTANEOUS_SECS: f64 = 10.0;
+
 pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Option<(EventState, String)> {
     let q = ev.quake.as_ref()?;
     let r = &cfg.rules;
@@ -361,13 +415,18 @@ pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Opti
                 (Some(Review::Automatic), Some(Review::Reviewed))
                     | (Some(Review::Reviewed), Some(Review::Automatic))
             );
-        if holds_sender && !formal_of_automatic {
-            continue;
-        }
         let d = geo::distance_km(lat, lon, q.lat, q.lon);
         let dt = (origin - ms(q.origin_time)).abs() as f64 / 1000.0;
         let dm = (mag - q.magnitude).abs();
-        if d > r.match_distance_km || dm > r.match_magnitude + 1e-9 || dt > r.match_window_secs as f64 {
+        // One sender, one origin time, one place: one quake, whatever the ids and magnitudes
+        // say (a relay's other spelling of the id, a re-issued report, or a forgery that
+        // authority then refuses) — never a second quake of the same instant.
+        let simultaneous = holds_sender && dt <= SIMULTANEOUS_SECS && d <= r.match_distance_km;
+        if holds_sender && !formal_of_automatic && !simultaneous {
+            continue;
+        }
+        let magnitudes_apart = dm > r.match_magnitude + 1e-9 && !simultaneous;
+        if d > r.match_distance_km || magnitudes_apart || dt > r.match_window_secs as f64 {
             continue;
         }
         // Time and magnitude, each as a share of its window: the nearest candidate wins.

@@ -277,3 +277,74 @@ fn a_sent_time_beyond_the_skew_orders_by_the_time_received() {
     );
     assert_eq!(b.action, Action::Update, "{}", b.reason);
 }
+
+#[test]
+fn an_id_belongs_to_its_own_senders_event_only() {
+    let c = cfg();
+    let cma_weather = |sender: &str| {
+        let mut ev = weather("red", r#""510100""#, "");
+        ev.sender.id = sender.into();
+        ev
+    };
+    let squat = assess(&c, &cma_weather("evil"), None, now());
+    let real = cma_weather("cma");
+    // The stranger came first with CMA's id: that event is not CMA's warning's event.
+    assert!(!id_belongs(&c, &squat.state, &real));
+    assert!(id_belongs(&c, &squat.state, &cma_weather("evil")));
+    let own = under_own_ids(&real);
+    assert_eq!(own.event_id, format!("cma/{}", real.event_id));
+    assert!(own.all_ids().all(|id| id.starts_with("cma/")));
+    // A sender ranked above the one whose facts the event holds may claim it (CENC over USGS).
+    let usgs = assess(
+        &c,
+        &from(
+            "usgs",
+            false,
+            quake("e1", 6.8, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        ),
+        None,
+        now(),
+    );
+    let cenc = from(
+        "cenc",
+        false,
+        quake("e1", 6.9, 30.3, 103.0, "2013-04-20T08:05:10+08:00"),
+    );
+    assert!(id_belongs(&c, &usgs.state, &cenc));
+    assert!(!id_belongs(
+        &c,
+        &assess(&c, &cenc, None, now()).state,
+        &from("usgs", false, cenc.clone())
+    ));
+}
+
+#[test]
+fn one_senders_reports_of_one_instant_and_place_are_one_quake_whatever_the_ids() {
+    let c = cfg();
+    let first = assess(
+        &c,
+        &from(
+            "cenc",
+            true,
+            quake("CC.1", 4.5, 30.3, 103.0, "2013-04-20T08:04:10+08:00"),
+        ),
+        None,
+        now(),
+    );
+    // Same origin time and place, another id, a wildly different magnitude, unsigned.
+    let forged = from(
+        "cenc",
+        false,
+        quake("CC.2", 6.3, 30.31, 103.01, "2013-04-20T08:04:20+08:00"),
+    );
+    let (joined, why) = same_quake(&c, &forged, vec![first.state.clone()]).expect("one quake");
+    assert_eq!(joined.event_key, first.state.event_key, "{why}");
+    let a = assess(&c, &forged, Some(joined), now());
+    assert_eq!(a.action, Action::None, "{}", a.reason);
+    // 40 s later it is an aftershock: its own quake.
+    let mut aftershock = forged.clone();
+    if let Some(q) = aftershock.quake.as_mut() {
+        q.origin_time = q.origin_time + jiff::SignedDuration::from_secs(40);
+    }
+    assert!(same_quake(&c, &aftershock, vec![first.state]).is_none());
+}

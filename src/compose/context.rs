@@ -21,10 +21,16 @@ pub fn zh_time_full(t: jiff::Timestamp) -> String {
 }
 
 /// A value as a template may print it: decoders already removed hidden code points, and this
-/// repeats it (config values such as the office name never passed a decoder); `#` becomes `＃`
-/// so no Weibo topic can form.
+/// repeats it (config values such as the office name never passed a decoder). What would make
+/// the platforms act on feed text is defused with its full-width twin: `#` (a Weibo topic), `@`
+/// (a mention of some account, from the office's) and the `://` of a link, which WeChat and
+/// Weibo would make clickable — the only links alertd prints are its own and the allow-listed
+/// `web`, never one written into a place or a headline.
 fn text(s: &str) -> String {
-    crate::text::shown(s).replace('#', "＃")
+    crate::text::shown(s)
+        .replace('#', "＃")
+        .replace('@', "＠")
+        .replace("://", "：//")
 }
 
 fn coord(v: f64, pos: &str, neg: &str) -> String {

@@ -143,6 +143,21 @@ fn feed_hashes_cannot_make_a_topic() {
 }
 
 #[test]
+fn feed_text_cannot_mention_an_account_or_carry_a_link() {
+    let tricky = LUSHAN.replace(
+        "四川省雅安市芦山县",
+        "详见 https://evil.example.com/x @某人 四川省雅安市芦山县",
+    );
+    for channel in [ChannelKind::Weibo, ChannelKind::Wechat] {
+        let t = compose(&tricky, channel, Some(LINK)).unwrap();
+        assert!(!t.contains('@') && !t.contains("https://evil"), "{t}");
+        assert!(t.contains("＠某人") && t.contains("evil.example.com"), "{t}");
+        // alertd's own link is untouched.
+        assert!(t.contains(LINK) || channel == ChannelKind::Wechat, "{t}");
+    }
+}
+
+#[test]
 fn strict_undefined_is_an_error_with_line() {
     let mut env = base_env();
     env.add_template("x.j2", "ok\n{{ nope }}").unwrap();

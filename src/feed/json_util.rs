@@ -203,6 +203,14 @@ pub(crate) fn check_id(s: &str) -> Result<(), String> {
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("must not contain spaces or control characters".into());
     }
+    // An id with an invisible character looks like another (`cenc\u{200B}` is shown as `cenc`
+    // in a log line and in status, where an unsigned message then seems to be CENC's).
+    if let Some(c) = s.chars().find(|c| crate::text::is_hidden(*c)) {
+        return Err(format!(
+            "must not contain invisible or format characters (U+{:04X})",
+            c as u32
+        ));
+    }
     Ok(())
 }
 

@@ -136,7 +136,7 @@ fn decode_quake(o: &Map<String, Value>) -> Result<Quake, DecodeError> {
         depth_km,
         magnitude,
         mag_type: f.opt_str("mag_type")?.map(clean),
-        place: clean(f.req_str("place")?),
+        place: f.req_text("place")?,
         review,
         max_intensity: None,
     })
@@ -188,14 +188,14 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
         }
     }
     Ok(Weather {
-        type_name: clean(f.req_str("type_name")?),
+        type_name: f.req_text("type_name")?,
         type_code: f.opt_str("type_code")?.map(clean),
         color,
-        headline: clean(f.req_str("headline")?),
+        headline: f.req_text("headline")?,
         description: clean(f.opt_str("description")?.unwrap_or("")),
         expires: f.opt_time("expires")?,
         area: Area {
-            desc: clean(af.req_str("desc")?),
+            desc: af.req_text("desc")?,
             adcodes: af.id_list("adcodes")?,
             polygons,
             circles: Vec::new(),
@@ -227,6 +227,19 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) => Ok(s.as_str()),
             Some(other) => Err(self.bad(name, format!("must be a string, got {}", type_name(other)))),
         }
+    }
+
+    /// A required text as alertd keeps it ([`clean`]); one that is nothing but invisible
+    /// characters or spaces is as missing as an absent one, and would print as a blank place.
+    fn req_text(&self, name: &str) -> Result<String, DecodeError> {
+        let t = clean(self.req_str(name)?);
+        if t.is_empty() {
+            return Err(self.bad(
+                name,
+                "is empty (once spaces and invisible characters are removed)",
+            ));
+        }
+        Ok(t)
     }
 
     fn opt_str(&self, name: &str) -> Result<Option<&'a str>, DecodeError> {

@@ -29,18 +29,34 @@ pub struct Entry<'a> {
     pub class: Option<&'a str>,
 }
 
-/// The id of an earlier entry with the same content, or the same sender and msg_id.
-pub fn find_duplicate(c: &Connection, hash: &str, sender_msg: Option<(&str, &str)>) -> Result<Option<i64>> {
+/// The id of an earlier entry this message repeats: an accepted one with the same content or the
+/// same sender and msg_id, or one rejected on this same topic with the same content.
+///
+/// A message rejected on one topic is not a duplicate of the same bytes on another: a provider
+/// that published to the wrong topic (or a stranger who copied its bytes there first) must not
+/// silence the message where it belongs. On the same topic the same bytes are refused the same
+/// way again, so that redelivery is a duplicate.
+pub fn find_duplicate(
+    c: &Connection,
+    hash: &str,
+    topic: &str,
+    sender_msg: Option<(&str, &str)>,
+) -> Result<Option<i64>> {
     if let Some(id) = c
-        .prepare_cached("SELECT id FROM journal WHERE content_hash = ?1")?
-        .query_row([hash], |r| r.get(0))
+        .prepare_cached(
+            "SELECT id FROM journal WHERE content_hash = ?1 AND (status = 'accepted' OR topic = ?2)
+             ORDER BY id LIMIT 1",
+        )?
+        .query_row([hash, topic], |r| r.get(0))
         .optional()?
     {
         return Ok(Some(id));
     }
     if let Some((sender, msg)) = sender_msg {
         return Ok(c
-            .prepare_cached("SELECT id FROM journal WHERE sender_id = ?1 AND msg_id = ?2")?
+            .prepare_cached(
+                "SELECT id FROM journal WHERE sender_id = ?1 AND msg_id = ?2 AND status = 'accepted'",
+            )?
             .query_row([sender, msg], |r| r.get(0))
             .optional()?);
     }

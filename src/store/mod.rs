@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS journal (
     id            INTEGER PRIMARY KEY,
     received_ms   INTEGER NOT NULL,
     topic         TEXT NOT NULL,
-    content_hash  TEXT NOT NULL UNIQUE,
+    content_hash  TEXT NOT NULL,
     sender_id     TEXT,
     msg_id        TEXT,
     size          INTEGER NOT NULL,
@@ -54,7 +54,11 @@ CREATE TABLE IF NOT EXISTS journal (
     alert_id      INTEGER,
     duplicates    INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS journal_msg ON journal(sender_id, msg_id) WHERE msg_id IS NOT NULL;
+-- One accepted row per content and per (sender, msg_id); rejected rows may repeat both, since a
+-- message refused on one topic may be taken on another (journal::find_duplicate).
+CREATE UNIQUE INDEX IF NOT EXISTS journal_accepted_hash ON journal(content_hash) WHERE status = 'accepted';
+CREATE INDEX IF NOT EXISTS journal_hash ON journal(content_hash);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_msg ON journal(sender_id, msg_id) WHERE msg_id IS NOT NULL AND status = 'accepted';
 CREATE INDEX IF NOT EXISTS journal_received ON journal(received_ms);
 
 CREATE TABLE IF NOT EXISTS events (
@@ -203,7 +207,7 @@ fn busy_wait(tries: i32) -> bool {
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
@@ -238,10 +242,41 @@ pub fn init(conn: &Connection) -> Result<()> {
 }
 
 /// Schema changes since version 2, each taking the store to the version it names.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    3,
-    "ALTER TABLE alerts ADD COLUMN bucket TEXT NOT NULL DEFAULT 'unsigned';",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        3,
+        "ALTER TABLE alerts ADD COLUMN bucket TEXT NOT NULL DEFAULT 'unsigned';",
+    ),
+    // content_hash and (sender, msg_id) are unique among accepted rows only (see SCHEMA);
+    // SQLite drops a constraint only by rebuilding the table. Its indexes go with the old
+    // table and SCHEMA creates the new ones.
+    (
+        4,
+        "CREATE TABLE journal_v4 (
+            id            INTEGER PRIMARY KEY,
+            received_ms   INTEGER NOT NULL,
+            topic         TEXT NOT NULL,
+            content_hash  TEXT NOT NULL,
+            sender_id     TEXT,
+            msg_id        TEXT,
+            size          INTEGER NOT NULL,
+            payload       BLOB NOT NULL,
+            status        TEXT NOT NULL,
+            reason        TEXT NOT NULL,
+            reject_label  TEXT,
+            event_key     TEXT,
+            class         TEXT,
+            alert_id      INTEGER,
+            duplicates    INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO journal_v4 (id, received_ms, topic, content_hash, sender_id, msg_id, size, payload,
+                                status, reason, reject_label, event_key, class, alert_id, duplicates)
+            SELECT id, received_ms, topic, content_hash, sender_id, msg_id, size, payload,
+                   status, reason, reject_label, event_key, class, alert_id, duplicates FROM journal;
+        DROP TABLE journal;
+        ALTER TABLE journal_v4 RENAME TO journal;",
+    ),
+];
 
 pub fn ms(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
@@ -265,7 +300,9 @@ mod migration_tests {
             c.execute_batch(
                 "PRAGMA user_version = 2;
                  INSERT INTO alerts (id, event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms)
-                 VALUES (7, 'e1', 1, 'm1', 'alert', 'emergency', 'r', 1, 0, 0);",
+                 VALUES (7, 'e1', 1, 'm1', 'alert', 'emergency', 'r', 1, 0, 0);
+                 INSERT INTO journal (id, received_ms, topic, content_hash, sender_id, msg_id, size, payload, status, reason)
+                 VALUES (1, 5, 'feeds/x', 'h1', 'cenc', 'm1', 3, X'414243', 'accepted', 'r');",
             )
             .expect("v2 row");
         }
@@ -280,6 +317,23 @@ mod migration_tests {
             })
             .expect("the old row");
         assert_eq!((key.as_str(), bucket.as_str()), ("e1", "unsigned"));
+        // The journal was rebuilt (v4) with its rows, and its content rule is the new one: an
+        // accepted hash stays unique, a rejected copy of it on another topic may be written.
+        let (topic, payload): (String, Vec<u8>) = c
+            .query_row("SELECT topic, payload FROM journal WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("the old journal row");
+        assert_eq!((topic.as_str(), payload.as_slice()), ("feeds/x", &b"ABC"[..]));
+        let insert = |status: &str| {
+            c.execute(
+                "INSERT INTO journal (received_ms, topic, content_hash, size, payload, status, reason)
+                 VALUES (6, 'feeds/y', 'h1', 3, X'00', ?1, 'r')",
+                [status],
+            )
+        };
+        insert("rejected").expect("a rejected copy");
+        insert("accepted").expect_err("a second accepted copy");
         drop(c);
         // Opening again is a no-op; a store from the future is refused.
         open(&path).expect("reopens");

@@ -9,8 +9,10 @@
 //! the tag characters U+E0001/U+E0020–E007F), surrogates (Cs), private use (Co), unassigned
 //! code points and noncharacters (Cn) — and the line and paragraph separators (Zl, Zp). Each of
 //! these is either invisible, renders differently per client, or can reorder or hide the text
-//! around it. Letters (all of Chinese), marks, numbers, punctuation (CJK included), symbols and
-//! ordinary spaces are untouched.
+//! around it. Also every Default_Ignorable_Code_Point (ICU4X's data: U+034F, the Hangul fillers,
+//! variation selectors) and U+2800, which render as nothing or as a blank. Letters (all of
+//! Chinese), marks, numbers, punctuation (CJK included), symbols and ordinary spaces are
+//! untouched.
 
 use std::borrow::Cow;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
@@ -26,7 +28,17 @@ pub fn is_hidden(c: char) -> bool {
             c.general_category(),
             GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
         )
+        || DEFAULT_IGNORABLE.contains(c)
+        // BRAILLE PATTERN BLANK renders as a space in every font yet is a symbol (So) and not
+        // default-ignorable, so no property catches it; it is the usual "invisible name" trick.
+        || c == '\u{2800}'
 }
+
+/// Unicode's Default_Ignorable_Code_Point (ICU4X data, current with the standard): what a
+/// renderer shows as nothing, beyond the format characters — U+034F COMBINING GRAPHEME JOINER,
+/// the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the variation selectors.
+static DEFAULT_IGNORABLE: icu_properties::CodePointSetDataBorrowed<'static> =
+    icu_properties::CodePointSetData::new::<icu_properties::props::DefaultIgnorableCodePoint>();
 
 /// A feed text value as alertd keeps it: newlines and tabs folded to spaces (as the feeds use
 /// them for layout, not meaning), hidden code points removed, bounded, trimmed.

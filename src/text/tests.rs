@@ -31,6 +31,15 @@ const LISTED: &[char] = &[
     '\u{0007}',
     '\u{0085}',
     '\u{009B}',
+    // Found by an attacker after the first list: default-ignorable or blank-rendering.
+    '\u{034F}',
+    '\u{115F}',
+    '\u{1160}',
+    '\u{3164}',
+    '\u{FFA0}',
+    '\u{2800}',
+    '\u{FE0F}',
+    '\u{180B}',
 ];
 
 #[test]
@@ -76,7 +85,8 @@ fn every_code_point_of_the_removed_categories_is_removed_and_nothing_else() {
                 | G::Unassigned
                 | G::LineSeparator
                 | G::ParagraphSeparator
-        );
+        ) || DEFAULT_IGNORABLE.contains(c)
+            || c == '\u{2800}';
         let s = format!("甲{c}乙");
         let out = clean(&s);
         if gone {
