@@ -1,7 +1,12 @@
 //! `alertd check`: everything that can be wrong before a real event arrives — the config, the
-//! secrets' files, and every template rendered against every sample message in `alerts/samples/`
-//! for every channel, including Weibo's length limit. Each problem names its location.
+//! secrets' files, every template rendered against every sample message in `alerts/samples/`
+//! for every channel, including Weibo's length limit, and every alert template for every kind ×
+//! action × class × channel ([`matrix`]), including a cancel that carries no facts of its own.
+//! Each problem names its location.
 
+mod matrix;
+
+use crate::compose::Composer;
 use crate::config::Config;
 use crate::render::Renderer;
 use std::path::{Path, PathBuf};
@@ -79,6 +84,16 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
             }
             Err(e) => problems.push(format!("sample {name}: {e}")),
         }
+    }
+    // Renderer::new loaded the same templates, so this load succeeds.
+    if let Ok(composer) = Composer::load(cfg.compose.alerts_dir.as_deref()) {
+        let (found, renderings) = matrix::run(cfg, &composer);
+        if found.is_empty() {
+            notes.push(format!(
+                "templates: quake and weather × alert, update, cancel (with facts, without: from the stored alert, and with none stored) × emergency, routine, info × every channel: {renderings} renderings"
+            ));
+        }
+        problems.extend(found);
     }
     (problems, notes)
 }

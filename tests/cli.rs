@@ -98,6 +98,65 @@ fn check_passes_the_shipped_templates_and_names_each_problem() {
     assert!(err.contains("line 7") && err.contains("latt"), "{err}");
 }
 
+/// Template mistakes in branches no sample message reaches: `check` renders every kind × action
+/// (a cancel with facts, without facts of its own, and of an event alertd holds no facts for)
+/// × class × channel, and names the template, the line and the case.
+#[test]
+fn check_fails_on_a_template_that_breaks_for_any_action_and_kind() {
+    let breaks: [(&str, &str, &str, &str, &str); 3] = [
+        // The cancel line as it was before cancels were composed from stored facts: it breaks
+        // on a cancel of which nothing is known.
+        (
+            "weather.weibo.j2",
+            "{% if weather %}{{ weather.area }}{{ weather.type_name }}{{ weather.color }}预警{% else %}此前发布的预警{% endif %}",
+            "{{ weather.area }}{{ weather.type_name }}{{ weather.color }}预警",
+            "line 3",
+            "weather cancel without facts",
+        ),
+        // A typo in the quake cancellation: no sample is one.
+        (
+            "quake.wechat.j2",
+            "{{ quake.place }}",
+            "{{ quake.plac }}",
+            "line 3",
+            "quake cancel",
+        ),
+        // A weather update: no sample is one either.
+        (
+            "weather.wechat.j2",
+            "{% if action == \"update\" %}（更新）",
+            "{% if action == \"update\" %}（{{ previous.colour }}更新）",
+            "line 6",
+            "weather update",
+        ),
+    ];
+    for (file, from, to, line, case) in breaks {
+        let dir = tempfile::tempdir().expect("tmp");
+        let alerts = dir.path().join("alerts");
+        copy_dir(&repo().join("alerts"), &alerts);
+        let cfg = dir.path().join("alertd.toml");
+        std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+        let (code, out, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+        assert_eq!(code, 0, "the shipped templates pass: {out}{err}");
+        assert!(out.contains("renderings"), "{out}");
+
+        let path = alerts.join("templates").join(file);
+        let src = std::fs::read_to_string(&path).expect("template");
+        assert!(src.contains(from), "{file} has {from}");
+        std::fs::write(&path, src.replacen(from, to, 1)).expect("break");
+        let (code, out, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+        assert_ne!(code, 0, "{file}: {out}{err}");
+        let problem = err
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("{file} is named: {err}"));
+        assert!(
+            problem.contains(line) && problem.contains("undefined") && problem.contains(case),
+            "{problem}"
+        );
+    }
+}
+
 #[test]
 fn render_shows_class_reason_and_the_exact_texts() {
     let dir = tempfile::tempdir().expect("tmp");

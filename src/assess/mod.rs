@@ -85,9 +85,12 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         first_alert_id,
         origin_ms: ev.quake.as_ref().map(|q| ms(q.origin_time)),
         source: Some(ev.sender.id.clone()),
+        source_name: ev.sender.name.clone(),
         signed: ev.signer.is_some(),
         review: ev.quake.as_ref().and_then(|q| q.review),
         senders: Vec::new(),
+        quake: ev.quake.clone(),
+        weather: ev.weather.clone(),
     };
     let stale = freshness(cfg, ev, now);
     let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
@@ -140,7 +143,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
             return mk(
                 state,
                 Action::None,
-                "cancellation of an event never published".into(),
+                "cancellation of no event alertd knows (none of its ids or references is stored): nothing to lift".into(),
                 false,
                 None,
             );

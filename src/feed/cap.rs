@@ -11,7 +11,8 @@
 //!   as `sender,identifier`. The event id is the first reference (the root of the chain when the
 //!   sender lists them all, as NTWC and ECCC do); this message's own id and every reference go
 //!   into `aliases`, so the store's alias index links each link of a CWA chain to the last.
-//! - Cancel without any `info` (IPAWS).
+//! - Cancel without any `info` (IPAWS): the pipeline gives it the kind and facts of the event
+//!   it references (`pipeline::facts`).
 //! - Colour: Chinese warnings name it in the headline or event (暴雨橙色预警, traditional 紅色 /
 //!   黃色 / 藍色 / 預警 too); CWA states it in the `alert_color` parameter; otherwise severity
 //!   maps Extreme→red, Severe→orange, Moderate→yellow, Minor→blue.
@@ -138,6 +139,7 @@ struct Body {
 }
 
 /// A Cancel without `info` carries only ids; nothing says its kind, and CAP is mostly weather.
+/// The pipeline replaces the guess with the kind of the event it references (`pipeline::facts`).
 impl Default for Body {
     fn default() -> Self {
         Body {

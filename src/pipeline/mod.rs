@@ -8,13 +8,14 @@
 //! msg_id), so the broker's redelivery after a crash is harmless.
 
 pub mod digest;
+pub mod facts;
 pub mod manual;
 pub mod record;
 
 use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
 use crate::compose::{context, Composer};
-use crate::config::{ChannelKind, Config};
+use crate::config::{ChannelConfig, ChannelKind, Config};
 use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind, MsgType};
 use crate::gate;
@@ -391,10 +392,23 @@ impl Stages {
                 None => None,
             },
         };
+        // A cancel (or update) without facts of its own is assessed and composed as the stored
+        // event it refers to: its text names what it lifts.
+        let completed = facts::with_stored_facts(ev, prior.as_ref());
+        let from_store = completed
+            .as_ref()
+            .is_some_and(|c| c.quake.is_some() || c.weather.is_some());
+        let ev = completed.as_ref().unwrap_or(ev);
         let mut a = assess::assess(&self.cfg, ev, prior, now);
         count_clock_skew(&self.cfg, ev, now);
         if let Some(why) = matched {
             a.reason = format!("{why}; {}", a.reason);
+        }
+        if from_store {
+            a.reason = format!(
+                "{} (no facts in the message: the stored event's are used)",
+                a.reason
+            );
         }
         metrics::counter!("alertd_events_total", "class" => a.class.as_str()).increment(1);
         info!(
@@ -446,10 +460,7 @@ impl Stages {
         now: jiff::Timestamp,
     ) -> Result<Vec<Job>, StoreError> {
         let cfg = self.cfg.clone();
-        let kind = match ev.kind {
-            Kind::Earthquake => "quake",
-            Kind::Weather => "weather",
-        };
+        let kind = template_kind(ev.kind);
         let deadline = deadline(&cfg, ev, now);
         let actor = format!("rule: {}", a.reason);
         let mut jobs = Vec::new();
@@ -458,14 +469,8 @@ impl Stages {
             let mut guard = gate::HourCap::new(tx, bucket, cfg.override_.max_per_hour, now);
             let decision = gate::decide(&a.into(), &state, cfg.rules.info_to_weibo, &mut guard);
             guard.finish()?;
-            // With a website channel, WeChat and Weibo link to the alert's own page (its host
-            // must be the Weibo app's safe domain); otherwise Weibo carries its fixed `link`.
-            let page = crate::deliver::channels::website::page_url(&cfg, alert_id, ch.dry_run);
-            let link = match ch.kind {
-                ChannelKind::Weibo => page.as_deref().or(ch.link.as_deref()),
-                ChannelKind::Wechat => page.as_deref(),
-                _ => None,
-            };
+            let link = channel_link(&cfg, ch, alert_id);
+            let link = link.as_deref();
             let ctx = context::build(&cfg, ev, a, link);
             let text = self
                 .composer
@@ -489,6 +494,26 @@ impl Stages {
             jobs.extend(record::record(tx, &intent, &decision, text)?);
         }
         Ok(jobs)
+    }
+}
+
+/// The `{kind}` part of a template's name.
+pub fn template_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Earthquake => "quake",
+        Kind::Weather => "weather",
+    }
+}
+
+/// The link a channel's text carries for alert `alert_id`: with a website channel, WeChat and
+/// Weibo link to the alert's own page (its host must be the Weibo app's safe domain); otherwise
+/// Weibo carries its fixed `link`, and the rest none.
+pub fn channel_link(cfg: &Config, ch: &ChannelConfig, alert_id: i64) -> Option<String> {
+    let page = crate::deliver::channels::website::page_url(cfg, alert_id, ch.dry_run);
+    match ch.kind {
+        ChannelKind::Weibo => page.or_else(|| ch.link.clone()),
+        ChannelKind::Wechat => page,
+        _ => None,
     }
 }
 

@@ -129,3 +129,90 @@ fn an_empty_senders_list_is_a_config_error() {
         .to_string();
     assert!(err.contains("feed_keys.k.senders"), "{err}");
 }
+
+// ---- a cancel without facts of its own
+
+use crate::clock::Clock;
+
+/// The rainstorm-red sample, then a native cancel of it without `weather`, through the pipeline;
+/// `forget` runs on the stored state in between. Returns each channel's (status, text).
+fn bare_cancel_after(
+    forget: impl Fn(&mut events::EventState),
+) -> (EventOutcome, Vec<(String, String, String)>) {
+    let clock = ManualClock::new("2024-07-01T06:01:00+08:00".parse().unwrap());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let conn = Connection::open_in_memory().unwrap();
+    store::init(&conn).unwrap();
+    let mut p = Pipeline::new(
+        conn,
+        Arc::new(Config::quickstart()),
+        Composer::load(None).unwrap(),
+        shared,
+        HashMap::new(),
+    )
+    .unwrap();
+    let msg = |payload: &[u8], at: jiff::Timestamp| FeedMessage {
+        topic: "feeds/weather/cma".into(),
+        payload: payload.to_vec(),
+        received_at: at,
+        properties: Vec::new(),
+        oversized: None,
+    };
+    let alert = include_bytes!("../../alerts/samples/rainstorm-red.json");
+    p.process_batch(&[msg(alert, clock.now())]).unwrap();
+    let mut state = events::get(p.conn(), "cma-510100-20240701-0600")
+        .unwrap()
+        .expect("stored");
+    forget(&mut state);
+    events::put(p.conn(), &state, std::iter::empty(), clock.now()).unwrap();
+
+    clock.set("2024-07-01T12:00:01+08:00".parse().unwrap());
+    let cancel = r#"{"schema": "alert-feed/1", "msg_id": "cma-510100-20240701-0600-r2",
+        "event_id": "cma-510100-20240701-0600", "kind": "weather", "msg_type": "cancel",
+        "status": "actual", "sender": {"id": "cma-sichuan", "name": "成都市气象台"},
+        "sent": "2024-07-01T12:00:00+08:00"}"#;
+    let out = p.process_batch(&[msg(cancel.as_bytes(), clock.now())]).unwrap();
+    let Outcome::Accepted { events: evs, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    let e = evs[0].clone();
+    let deliveries = outbox::for_alert(p.conn(), e.alert_id.expect("published"))
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.channel, d.status, d.text))
+        .collect();
+    (e, deliveries)
+}
+
+#[test]
+fn a_cancel_without_facts_is_composed_from_the_stored_warning() {
+    let (e, deliveries) = bare_cancel_after(|_| {});
+    assert_eq!(e.action, "cancel", "{}", e.reason);
+    assert!(e.reason.contains("the stored event's are used"), "{}", e.reason);
+    let weibo = deliveries.iter().find(|d| d.0 == "weibo").expect("weibo");
+    assert_ne!(weibo.1, "failed", "{weibo:?}");
+    assert!(
+        weibo
+            .2
+            .starts_with("【预警解除】成都市气象台已解除成都市中心城区暴雨红色预警。"),
+        "{weibo:?}"
+    );
+}
+
+#[test]
+fn a_cancel_of_an_event_stored_without_facts_still_reaches_the_public() {
+    // A state row written before facts were kept with it.
+    let (e, deliveries) = bare_cancel_after(|s| {
+        s.weather = None;
+        s.source_name = None;
+    });
+    assert_eq!(e.action, "cancel", "{}", e.reason);
+    let weibo = deliveries.iter().find(|d| d.0 == "weibo").expect("weibo");
+    assert_ne!(weibo.1, "failed", "{weibo:?}");
+    assert!(
+        weibo
+            .2
+            .starts_with("【预警解除】成都市气象台已解除此前发布的预警。"),
+        "{weibo:?}"
+    );
+}

@@ -1,9 +1,16 @@
 //! What the store knows of each event: the facts last published, so a later revision can be
 //! judged as material or not, and every id it is known by (aliases across sources).
+//!
+//! The facts are kept whole (the decoded [`Quake`] or [`Weather`]), not only the few numbers
+//! assess compares: a cancel that carries no facts of its own (CAP allows a Cancel without
+//! `info`) is told to the public by what it lifts — the warning's type, colour and area — and
+//! those exist nowhere else once the alert is decoded. They live in the state's JSON, so rows
+//! written before they existed read back without them (no migration; such an event's bare
+//! cancel is published with the templates' no-facts wording, docs/templates.md).
 
 use super::{ms, Result, StoreError};
 use crate::config::Class;
-use crate::feed::{Color, Kind};
+use crate::feed::{Color, Kind, Quake, Weather};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +38,10 @@ pub struct EventState {
     /// The sender whose facts the state holds (source priority decides who may change them).
     #[serde(default)]
     pub source: Option<String>,
+    /// That sender's name as its message gave it (`senderName`): a cancel of its own that
+    /// carries no `info` is signed with it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
     /// Whether those facts came signed: then no unsigned report may change them.
     #[serde(default)]
     pub signed: bool,
@@ -40,6 +51,12 @@ pub struct EventState {
     /// Every sender whose report this event took: another quake of theirs is another event.
     #[serde(default)]
     pub senders: Vec<String>,
+    /// The facts of the revision this state holds (the one `magnitude`, `color` … above come
+    /// from), for a later cancel or update that carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quake: Option<Quake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weather: Option<Weather>,
 }
 
 /// The state of the event known by any of `ids`.
