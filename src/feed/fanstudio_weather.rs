@@ -9,7 +9,8 @@
 //!   The headline's verb says what the office did: 发布 is an alert; 继续发布, 更新, 升级,
 //!   降级, 调整, 变更, 将…为 an update; 解除, 取消 a cancel — which, naming no earlier message,
 //!   cancels nothing published and is recorded only.
-//! - No expiry: the warning counts for `deliver.weather_deadline_mins` after `effective`.
+//! - No expiry: delivery and the website's warnings in force use `deliver.weather_deadline_mins`
+//!   after `effective`.
 //! - No area: the office's area from the headline (靖远县气象台继续发布… → 靖远县; 广东省阳江市
 //!   发布… → 广东省阳江市), and the GB/T 2260 code that starts the id (`620421-…`,
 //!   `44170041600000_…`, the GB/T 35965.1 scheme). The centroid (`longitude`, `latitude`) is
