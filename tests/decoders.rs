@@ -10,6 +10,8 @@ mod cap;
 mod cenc;
 #[path = "decoders/usgs.rs"]
 mod usgs;
+#[path = "decoders/weather_json.rs"]
+mod weather_json;
 
 use alertd::feed::{decode, decode_all, decode_as, Event};
 use jiff::Timestamp;
@@ -178,23 +180,23 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     (
         "weather_json/fanstudio_ws_weatheralarm_2025-04-25_p0002002_orange.json",
-        "weather_json_is_not_supported",
+        "weather_json::fanstudio_weatheralarm_p0002002_orange",
     ),
     (
         "weather_json/fanstudio_ws_weatheralarm_2026-07-10_11B20_yellow.json",
-        "weather_json_is_not_supported",
+        "weather_json::fanstudio_weatheralarm_11b20_yellow",
     ),
     (
         "weather_json/qweather_alert_event_codes.csv",
-        "weather_json_is_not_supported",
+        "weather_json::qweather_codes_give_the_signal",
     ),
     (
         "weather_json/qweather_warning_v7_2023-04-03_Shanghai_gale_blue.json",
-        "weather_json_is_not_supported",
+        "weather_json::qweather_v7_shanghai_gale_blue",
     ),
     (
         "weather_json/qweather_weatheralert_v1_2025-10-24_Lingui_gale_blue_update.json",
-        "weather_json_is_not_supported",
+        "weather_json::qweather_v1_lingui_gale_blue_update",
     ),
 ];
 
@@ -225,33 +227,9 @@ fn every_fixture_has_an_expectation() {
     assert!(path("PROVENANCE.md").exists());
 }
 
-/// The weather JSON relays are not among the decoders; they are refused naming what was seen,
-/// so an operator can tell the provider which format to send instead.
+/// The QWeather code table is a reference, not a message: refused naming what was seen.
 #[test]
-fn weather_json_is_not_supported() {
-    let fan = rejected(&fixture(
-        "weather_json/fanstudio_ws_weatheralarm_2026-07-10_11B20_yellow.json",
-    ));
-    assert!(
-        fan.starts_with("unrecognised format: JSON object matches no known shape"),
-        "{fan}"
-    );
-    assert!(fan.contains("Data{") && fan.contains("headline"), "{fan}");
-    let old = rejected(&fixture(
-        "weather_json/fanstudio_ws_weatheralarm_2025-04-25_p0002002_orange.json",
-    ));
-    assert!(old.contains("matches no known shape"), "{old}");
-    let v7 = rejected(&fixture(
-        "weather_json/qweather_warning_v7_2023-04-03_Shanghai_gale_blue.json",
-    ));
-    assert!(
-        v7.ends_with("keys: code, fxLink, refer{license, sources}, updateTime, warning"),
-        "{v7}"
-    );
-    let v1 = rejected(&fixture(
-        "weather_json/qweather_weatheralert_v1_2025-10-24_Lingui_gale_blue_update.json",
-    ));
-    assert!(v1.contains("alerts") && v1.contains("metadata{"), "{v1}");
+fn the_code_table_is_not_a_message() {
     let csv = rejected(&fixture("weather_json/qweather_alert_event_codes.csv"));
     assert!(
         csv.starts_with(
@@ -281,7 +259,10 @@ fn format_hints_pin_the_decoder() {
     let e = hint(&usgs_bytes, "cenc").unwrap_err().to_string();
     assert!(e.contains("not a known CENC relay shape"), "{e}");
     let e = hint(&usgs_bytes, "geojson").unwrap_err().to_string();
-    assert!(e.contains("is not one of native, cap, usgs, cenc"), "{e}");
+    assert!(
+        e.contains("is not one of native, cap, usgs, cenc, qweather, fanstudio-weatheralarm"),
+        "{e}"
+    );
     // No hint: detection gives the same answers.
     assert_eq!(decode(&cenc_bytes, LIMIT).unwrap().format, "wolfx-cenc-eew");
 }
@@ -420,11 +401,20 @@ fn a_comment_run_is_refused_too() {
 
 // ---- robustness ----------------------------------------------------------------------------
 
-const HINTS: [Option<&str>; 5] = [None, Some("native"), Some("cap"), Some("usgs"), Some("cenc")];
+const HINTS: [Option<&str>; 7] = [
+    None,
+    Some("native"),
+    Some("cap"),
+    Some("usgs"),
+    Some("cenc"),
+    Some("qweather"),
+    Some("fanstudio-weatheralarm"),
+];
 
 fn feed_everything(b: &[u8]) {
     for h in HINTS {
         let _ = decode_as(b, LIMIT, h);
+        let _ = alertd::feed::decode_all_as(b, LIMIT, h);
     }
     let _ = decode_all(b, LIMIT);
 }
@@ -440,7 +430,7 @@ fn never_panics_on_arbitrary_bytes() {
             .wrapping_add(1_442_695_040_888_963_407);
         (x >> 56) as u8
     };
-    let alphabet = b"<>/=\"' \n{}[]:,&;#x!?-.0123456789abcNoDataeventIdalertinfo\xe4\xb8\xad";
+    let alphabet = b"<>/=\"' \n{}[]:,&;#x!?-.0123456789abcNoDataeventIdalertinfowarningalertsid\xe4\xb8\xad";
     for len in 0..600usize {
         let raw: Vec<u8> = (0..len).map(|_| next()).collect();
         feed_everything(&raw);

@@ -269,7 +269,11 @@ fn replay_over_the_sample_feeds_decides_every_message() {
         .iter()
         .find(|l| l.contains("qweather_warning_v7"))
         .expect("qweather");
-    assert!(qweather.contains("rejected: unrecognised format"), "{qweather}");
+    // Decoded; Shanghai's gale warning is not Chengdu's.
+    assert!(
+        qweather.contains("ignore none — warning area \"上海\" does not cover 成都市"),
+        "{qweather}"
+    );
     let usgs_collection = lines
         .iter()
         .filter(|l| l.contains("fc_significant_month_2022"))

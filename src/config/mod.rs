@@ -57,7 +57,7 @@ pub struct Config {
 pub struct FeedRule {
     /// An MQTT topic filter; the first rule that matches a message's topic applies.
     pub topic: String,
-    /// Pin the decoder: native, cap, usgs, cenc (default: detect from the content).
+    /// Pin the decoder: one of `feed::FORMATS` (default: detect from the content).
     pub format: Option<String>,
     #[serde(default)]
     pub require_signature: bool,

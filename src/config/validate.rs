@@ -63,9 +63,10 @@ impl Config {
         }
         for (i, f) in self.feeds.iter().enumerate() {
             if let Some(fmt) = &f.format {
-                if !["native", "cap", "usgs", "cenc"].contains(&fmt.as_str()) {
+                if !crate::feed::FORMATS.contains(&fmt.as_str()) {
                     p.push(format!(
-                        "feeds[{i}].format: {fmt:?} is not one of native, cap, usgs, cenc"
+                        "feeds[{i}].format: {fmt:?} is not one of {}",
+                        crate::feed::FORMATS.join(", ")
                     ));
                 }
             }

@@ -15,7 +15,8 @@
 //!   it references (`pipeline::facts`).
 //! - Colour: Chinese warnings name it in the headline or event (暴雨橙色预警, traditional 紅色 /
 //!   黃色 / 藍色 / 預警 too); CWA states it in the `alert_color` parameter; otherwise severity
-//!   maps Extreme→red, Severe→orange, Moderate→yellow, Minor→blue.
+//!   maps Extreme→red, Severe→orange, Moderate→yellow, Minor→blue. The event is kept as the
+//!   bare signal name (暴雨红色预警 → 暴雨, [`super::signal`]), so no text names the colour twice.
 //! - Earthquakes (category Geo, event 地震 or event code `earthquake`): CWA carries the origin in
 //!   `parameter`s (EventOriginTime, EventLatLon "lat,lon 0.000", EventDepth "10.0公里",
 //!   EventMagnitudeDescription "芮氏規模5.5"). CWA's intensity scale is not the Chinese one, so
@@ -197,9 +198,11 @@ fn decode_info(info: &Element, msg_type: MsgType) -> Result<Body, DecodeError> {
 
     let headline = info.text_of("headline").map(prose).unwrap_or_default();
     let severity = info.text_of("severity").map(clean);
+    // 暴雨红色预警 → 暴雨 + red, so nothing prints the colour twice (feed::signal).
+    let signal = super::signal::parse(&clean(event));
     // A Cancel's severity describes the lifted state (CWA: Minor), not a warning level.
     let color = colour_in_text(&headline)
-        .or_else(|| colour_in_text(event))
+        .or(signal.color)
         .or_else(|| param(&params, "alert_color").and_then(colour_word))
         .or_else(|| {
             severity
@@ -211,7 +214,7 @@ fn decode_info(info: &Element, msg_type: MsgType) -> Result<Body, DecodeError> {
         kind: Kind::Weather,
         quake: None,
         weather: Some(Weather {
-            type_name: clean(event),
+            type_name: signal.name,
             type_code: event_code.map(clean),
             color,
             headline,

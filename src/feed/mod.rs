@@ -9,12 +9,15 @@ pub mod auth;
 pub mod cap;
 pub mod cenc;
 pub mod cenc_id;
+pub mod fanstudio_weather;
 pub(crate) mod json_util;
 pub mod model;
 pub mod mqtt;
 pub mod mqtt5;
 pub mod native;
+pub mod qweather;
 pub mod session;
+pub mod signal;
 pub mod usgs;
 mod xml;
 
@@ -85,15 +88,24 @@ pub fn check_times(
     Ok(())
 }
 
+/// The values of a `[[feeds]]` rule's `format`, each pinning one decoder.
+pub const FORMATS: [&str; 6] = [
+    "native",
+    "cap",
+    "usgs",
+    "cenc",
+    "qweather",
+    fanstudio_weather::FORMAT,
+];
+
 /// Decodes one payload. The format is detected from the content.
 pub fn decode(payload: &[u8], limit: usize) -> Result<Event, DecodeError> {
     decode_as(payload, limit, None)
 }
 
-/// Decodes one payload as `format` — `"native"`, `"cap"`, `"usgs"` or `"cenc"`, for a topic that
-/// pins one — or, with `None`, as the format detected from the content. A list (USGS
-/// FeatureCollection, CENC lists) is taken only when it holds exactly one event: see
-/// [`decode_all`].
+/// Decodes one payload as `format` — one of [`FORMATS`], for a topic that pins one — or, with
+/// `None`, as the format detected from the content. A list (USGS FeatureCollection, CENC lists,
+/// a QWeather response) is taken only when it holds exactly one event: see [`decode_all`].
 pub fn decode_as(payload: &[u8], limit: usize, format: Option<&str>) -> Result<Event, DecodeError> {
     decode_payload(payload, limit, format, false)?
         .pop()
@@ -101,9 +113,15 @@ pub fn decode_as(payload: &[u8], limit: usize, format: Option<&str>) -> Result<E
 }
 
 /// Decodes a payload that may carry several events: every feature of a USGS FeatureCollection
-/// (non-earthquakes skipped), every record of a CENC list; otherwise the one event.
+/// (non-earthquakes skipped), every record of a CENC list, every warning of a QWeather
+/// response; otherwise the one event.
 pub fn decode_all(payload: &[u8], limit: usize) -> Result<Vec<Event>, DecodeError> {
     decode_payload(payload, limit, None, true)
+}
+
+/// [`decode_all`] with the format pinned as in [`decode_as`].
+pub fn decode_all_as(payload: &[u8], limit: usize, format: Option<&str>) -> Result<Vec<Event>, DecodeError> {
+    decode_payload(payload, limit, format, true)
 }
 
 fn decode_payload(
@@ -123,10 +141,11 @@ fn decode_payload(
     if text.is_empty() {
         return Err(DecodeError::Empty);
     }
-    if let Some(f) = format.filter(|f| !matches!(*f, "native" | "cap" | "usgs" | "cenc")) {
+    if let Some(f) = format.filter(|f| !FORMATS.contains(f)) {
         return Err(DecodeError::UnknownFormat(format!(
-            "format {:?} is not one of native, cap, usgs, cenc",
-            json_util::short(f)
+            "format {:?} is not one of {}",
+            json_util::short(f),
+            FORMATS.join(", ")
         )));
     }
     if text.starts_with('<') {
@@ -157,8 +176,9 @@ fn decode_payload(
     )))
 }
 
-/// Routes a JSON payload: `schema: alert-feed/1` → native, GeoJSON `type` → USGS, else the CENC
-/// shapes by their keys. `format` has been checked by the caller.
+/// Routes a JSON payload: `schema: alert-feed/1` → native, GeoJSON `type` → USGS, else the
+/// relay shapes by their keys (CENC's before FAN's weatheralarm, which shares the `Data`
+/// wrapper). `format` has been checked by the caller.
 fn decode_json(
     value: &serde_json::Value,
     format: Option<&str>,
@@ -175,9 +195,12 @@ fn decode_json(
         (None, _) if schema.is_some() => "native",
         (None, _) if geojson => "usgs",
         (None, Some(o)) if cenc::detect(o).is_some() => "cenc",
+        (None, Some(o)) if qweather::detect(o).is_some() => "qweather",
+        (None, Some(o)) if fanstudio_weather::detect(o) => fanstudio_weather::FORMAT,
         (None, Some(o)) => {
             return Err(DecodeError::UnknownFormat(format!(
-                "JSON object matches no known shape (alert-feed/1, USGS GeoJSON, CENC relays); keys: {}",
+                "JSON object matches no known shape (alert-feed/1, USGS GeoJSON, CENC relays, \
+                 QWeather, FAN Studio weatheralarm); keys: {}",
                 json_util::key_list(o)
             )))
         }
@@ -200,6 +223,8 @@ fn decode_json(
             )),
         },
         "usgs" => usgs::decode(value, all),
+        "qweather" => qweather::decode(value, all),
+        fanstudio_weather::FORMAT => fanstudio_weather::decode(value).map(|e| vec![e]),
         _ => cenc::decode(value, all),
     }
 }

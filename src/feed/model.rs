@@ -188,13 +188,14 @@ pub struct Event {
 
 impl Event {
     /// Who delivered this message to alertd, which is what a signature vouches for: a relay
-    /// (Wolfx, FAN Studio) for the relay formats, else the sender itself. The relays report
-    /// CENC's and CEA's facts, so `sender` names the agency (the text still says 中国地震台网中心)
-    /// while trust binds to the relay that handed it over.
+    /// (Wolfx, FAN Studio, QWeather) for the relay formats, else the sender itself. The relays
+    /// report CENC's, CEA's and CMA's facts, so `sender` names the agency (the text still says
+    /// 中国地震台网中心, 上海中心气象台) while trust binds to the relay that handed it over.
     pub fn deliverer(&self) -> &str {
         match self.format.split_once('-') {
             Some(("wolfx", _)) => "wolfx",
             Some(("fanstudio", _)) => "fanstudio",
+            Some(("qweather", _)) => "qweather",
             _ => &self.sender.id,
         }
     }

@@ -154,6 +154,9 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
                 .ok_or_else(|| f.bad("color", format!("must be red, orange, yellow or blue, got {c:?}")))?,
         ),
     };
+    // 暴雨红色预警 → 暴雨 + red (feed::signal); a `color` field wins over the type's colour.
+    let signal = super::signal::parse(&f.req_text("type_name")?);
+    let color = color.or(signal.color);
     let area_o = f.req_obj("area")?;
     let af = Fields {
         o: area_o,
@@ -188,7 +191,7 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
         }
     }
     Ok(Weather {
-        type_name: f.req_text("type_name")?,
+        type_name: signal.name,
         type_code: f.opt_str("type_code")?.map(clean),
         color,
         headline: f.req_text("headline")?,
@@ -421,6 +424,24 @@ mod tests {
         for i in 0..LUSHAN.len() {
             let _ = decode(&LUSHAN.as_bytes()[..i], 1 << 20);
         }
+    }
+
+    #[test]
+    fn a_type_name_with_its_colour_is_split_and_the_colour_field_wins() {
+        let rain = |color: Value| {
+            let mut v: Value =
+                serde_json::from_str(include_str!("../../alerts/samples/rainstorm-red.json")).unwrap();
+            v["weather"]["type_name"] = "暴雨红色预警信号".into();
+            v["weather"]["color"] = color;
+            decode(&serde_json::to_vec(&v).unwrap(), 1 << 20)
+                .unwrap()
+                .weather
+                .unwrap()
+        };
+        let w = rain(Value::Null);
+        assert_eq!((w.type_name.as_str(), w.color), ("暴雨", Some(Color::Red)));
+        let w = rain("orange".into());
+        assert_eq!((w.type_name.as_str(), w.color), ("暴雨", Some(Color::Orange)));
     }
 
     #[test]

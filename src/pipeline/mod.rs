@@ -228,7 +228,7 @@ impl Stages {
         };
         let inner = feed::auth::inner(&m.payload);
         let decoded = match rule.and_then(|r| r.format.as_deref()) {
-            Some(format) => feed::decode_as(&inner, limit, Some(format)).map(|e| vec![e]),
+            Some(format) => feed::decode_all_as(&inner, limit, Some(format)),
             None => feed::decode_all(&inner, limit),
         };
         let mut events = match decoded {

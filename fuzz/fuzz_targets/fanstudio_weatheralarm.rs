@@ -1,0 +1,8 @@
+#![no_main]
+//! Any bytes through the FAN Studio weatheralarm decoder: Ok or a DecodeError, never a panic.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = alertd::feed::decode_all_as(data, 1 << 20, Some("fanstudio-weatheralarm"));
+});
