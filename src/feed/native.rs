@@ -194,7 +194,7 @@ fn decode_weather(o: &Map<String, Value>) -> Result<Weather, DecodeError> {
         type_name: signal.name,
         type_code: f.opt_str("type_code")?.map(clean),
         color,
-        headline: f.req_text("headline")?,
+        headline: clean(f.req_str("headline")?),
         description: clean(f.opt_str("description")?.unwrap_or("")),
         expires: f.opt_time("expires")?,
         area: Area {
