@@ -536,3 +536,66 @@ async fn bytes_refused_on_one_topic_are_taken_on_their_own() {
     d.shutdown();
     d.wait().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_fakes_on_one_feed_cannot_hold_another_unsigned_feeds_emergency() {
+    let env = Env::new("2026-12-03T08:59:30+08:00").await;
+    env.wechat.set_mass_quota_per_day(10);
+    let rules = r#"
+[[feeds]]
+topic = "feeds/seismic/#"
+
+[[feeds]]
+topic = "feeds/weather/#"
+
+[override]
+max_per_hour = 1
+"#;
+    let d = env.start(env.config(rules)).await;
+    // Three fake emergencies on the seismic feed: the day's push, its one override, one held.
+    for i in 0..3 {
+        let fake = quake(
+            &format!("fake-{i}"),
+            1,
+            7.0,
+            30.7,
+            104.1,
+            &format!("四川省成都市假{i}"),
+            // A minute apart: one sender's reports of one instant would be one quake.
+            &format!("2026-12-03T08:5{i}:00+08:00"),
+        );
+        env.publish("feeds/seismic/junk", &fake).await;
+        journaled(&env, i + 1).await;
+    }
+    wait_for("two pushes and one hold", 10, || {
+        env.wechat.jobs().len() == 2
+            && env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND status = 'held'") == 1
+    })
+    .await;
+    // The real red warning arrives unsigned on the weather feed: its own bucket, so it overrides.
+    env.publish(
+        "feeds/weather/cma",
+        &rainstorm(
+            "cma",
+            "cma-510100-20261203-0900-r1",
+            "alert",
+            "red",
+            "2026-12-03T08:59:20+08:00",
+        ),
+    )
+    .await;
+    journaled(&env, 4).await;
+    wait_for("the warning pushed", 10, || {
+        env.wechat.jobs().iter().any(|j| j.content.contains("暴雨红色"))
+    })
+    .await;
+    let bucket: String = env
+        .db()
+        .query_row("SELECT bucket FROM alerts ORDER BY id DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .expect("alert");
+    assert_eq!(bucket, "unsigned:feeds/weather/#");
+    d.shutdown();
+    d.wait().await;
+}

@@ -82,9 +82,10 @@ impl Config {
             }
         }
         // A key's name is its flood-guard bucket; these name the buckets of everything else.
-        for name in ["unsigned", "manual", "digest"]
-            .iter()
-            .filter(|n| self.feed_keys.contains_key(**n))
+        for name in self
+            .feed_keys
+            .keys()
+            .filter(|n| matches!(n.as_str(), "manual" | "digest") || n.starts_with("unsigned"))
         {
             p.push(format!(
                 "feed_keys.{name}: the name is reserved for the flood guard's own buckets"

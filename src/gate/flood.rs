@@ -2,8 +2,9 @@
 //! and per bucket in **any rolling hour**, so a faulty or hostile feed cannot spam the public
 //! through the override path, nor spend the overrides another source's emergency needs.
 //!
-//! A bucket is the name of the feed key that verified the message's signature; every unsigned
-//! message shares the bucket [`UNSIGNED`]; officers' pushes have [`MANUAL`]. The count is a
+//! A bucket is the name of the feed key that verified the message's signature; unsigned
+//! messages share one bucket per `[[feeds]]` rule ([`unsigned_bucket`]); officers' pushes have
+//! [`MANUAL`]. The count is a
 //! ledger, so it is read from the store (the audit trail's `override` rows joined to their
 //! alert's `bucket` column) inside the transaction that decides: an override of a rolled-back
 //! batch never happened, one of this batch is counted at once, and a restart resets nothing.
@@ -13,8 +14,19 @@ use super::OverrideGuard;
 use crate::store::{audit, StoreError};
 use rusqlite::Connection;
 
-/// The bucket every message without a verified signature shares.
+/// The bucket of messages without a verified signature on a topic no `[[feeds]]` rule names.
 pub const UNSIGNED: &str = "unsigned";
+
+/// The bucket of an unsigned message: one per `[[feeds]]` rule (`unsigned:feeds/weather/#`), so a
+/// flood of unsigned fakes on one feed's topics cannot spend the overrides (nor the Weibo share)
+/// of another unsigned feed's real emergency — the shipped config's CMA warnings arrive unsigned.
+/// Per rule, not per topic or sender: both are the flooder's to choose, the rules the office's.
+pub fn unsigned_bucket(rule_topic: Option<&str>) -> String {
+    match rule_topic {
+        Some(t) => format!("{UNSIGNED}:{t}"),
+        None => UNSIGNED.to_string(),
+    }
+}
 /// The bucket of `alertd push`.
 pub const MANUAL: &str = "manual";
 

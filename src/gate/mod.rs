@@ -6,7 +6,7 @@
 
 pub mod flood;
 
-pub use flood::{HourCap, MANUAL, UNSIGNED};
+pub use flood::{unsigned_bucket, HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
 use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};

@@ -319,10 +319,17 @@ impl Stages {
         )?;
         let mut outcomes = Vec::with_capacity(events.len());
         let mut deliveries = Vec::new();
+        // The flood-guard bucket of unsigned messages: their feed rule's (gate::unsigned_bucket).
+        let unsigned = gate::unsigned_bucket(
+            self.cfg
+                .feeds
+                .iter()
+                .find(|r| feed::auth::topic_matches(&r.topic, &m.topic))
+                .map(|r| r.topic.as_str()),
+        );
         for ev in &events {
-            // The flood-guard bucket: the key that verified the signature, else the one all
-            // unsigned messages share.
-            let bucket = ev.signer.as_deref().unwrap_or(gate::UNSIGNED);
+            // The flood-guard bucket: the key that verified the signature, else the feed's.
+            let bucket = ev.signer.as_deref().unwrap_or(&unsigned);
             let (o, jobs) = self.process_event(tx, ev, bucket, journal_id, now)?;
             outcomes.push(o);
             deliveries.extend(jobs);
