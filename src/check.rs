@@ -39,17 +39,38 @@ const BUILTIN_SAMPLES: &[(&str, &str)] = &[
 pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
+    // Every file the daemon reads at start, so `run` does not die on them one per start.
+    let mut files: Vec<(String, &Path)> = Vec::new();
     for (name, ch) in &cfg.channels {
-        let at = format!("channels.{name}");
         for (key, file) in [
             ("secret_file", &ch.secret_file),
             ("access_token_file", &ch.access_token_file),
+            ("key_file", &ch.key_file),
         ] {
             if let Some(p) = file {
-                if let Err(e) = std::fs::metadata(p) {
-                    problems.push(format!("{at}.{key}: {}: {e}", p.display()));
-                }
+                files.push((format!("channels.{name}.{key}"), p));
             }
+        }
+    }
+    for (name, k) in &cfg.feed_keys {
+        if let Some(p) = &k.secret_file {
+            files.push((format!("feed_keys.{name}.secret_file"), p));
+        }
+    }
+    let m = &cfg.mqtt;
+    for (key, file) in [
+        ("password_file", &m.password_file),
+        ("ca_file", &m.ca_file),
+        ("client_cert_file", &m.client_cert_file),
+        ("client_key_file", &m.client_key_file),
+    ] {
+        if let Some(p) = file {
+            files.push((format!("mqtt.{key}"), p));
+        }
+    }
+    for (at, p) in files {
+        if let Err(e) = std::fs::File::open(p) {
+            problems.push(format!("{at}: {}: {e}", p.display()));
         }
     }
     let samples = match load_samples(cfg.compose.alerts_dir.as_deref()) {

@@ -240,3 +240,23 @@ async fn the_quickstart_runs_on_embedded_defaults() {
     let status = child.wait().expect("exit");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
 }
+
+/// `check` names every secret file the daemon would fail on at start, all at once.
+#[test]
+fn check_names_every_missing_secret_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alerts = dir.path().join("alerts");
+    copy_dir(&repo().join("alerts"), &alerts);
+    let cfg = dir.path().join("alertd.toml");
+    let text = format!(
+        "{}\n[feed_keys.cenc]\nsecret_file = \"/nonexistent/alertd/cenc.key\"\n",
+        CONFIG.replace("ALERTS", &alerts.display().to_string())
+    );
+    std::fs::write(&cfg, text).expect("cfg");
+    let (code, _, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("feed_keys.cenc.secret_file: /nonexistent/alertd/cenc.key"),
+        "{err}"
+    );
+}
