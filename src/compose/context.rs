@@ -42,6 +42,20 @@ pub fn allowed_link(cfg: &Config, url: Option<&str>) -> Option<String> {
     super::link::check(&cfg.compose.link_allowlist, url?).ok()
 }
 
+/// Whether a warning's `expires` is a time to tell the public. Not when the provider's clock
+/// is off (its `sent` lay beyond the allowed skew, so assess ordered it by the time received:
+/// its other times are that clock's too), nor when it lies over [`MAX_VALIDITY`] ahead — no
+/// warning signal runs that long, and "有效期至1月1日6时0分" of the year 2100 is a wrong fact.
+/// The warning is still published, without a validity.
+fn credible_expiry(ev: &Event, a: &Assessment, expires: jiff::Timestamp) -> bool {
+    let judged = crate::store::from_ms(a.state.last_sent_ms);
+    let clock_off = ev.sent > judged;
+    !clock_off && expires.duration_since(judged) <= MAX_VALIDITY
+}
+
+/// Longest validity printed: CMA signals last hours to a few days; a week is generous.
+const MAX_VALIDITY: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
     let j = &cfg.jurisdiction;
     let source = ev.sender.name.clone().unwrap_or_else(|| ev.sender.id.clone());
@@ -75,7 +89,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
             headline => text(&w.headline),
             description => text(&w.description),
             area => text(&w.area.desc),
-            expires => w.expires.map(zh_time),
+            expires => w.expires.filter(|e| credible_expiry(ev, a, *e)).map(zh_time),
         }
     });
     let previous = a.previous.as_ref().filter(|_| a.action == Action::Update).map(|p| {

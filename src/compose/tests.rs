@@ -348,3 +348,33 @@ fn other_free_text_in_the_shortest_form_is_cut_after_place_and_headline() {
         assert!(t.contains(fact), "missing {fact}: {t}");
     }
 }
+
+#[test]
+fn a_validity_from_a_broken_clock_or_decades_ahead_is_not_printed() {
+    let cfg = Config::quickstart();
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let weibo = |json: &str, now: &str| {
+        let ev = decode(json.as_bytes(), 1 << 20).unwrap();
+        let a = assess(&cfg, &ev, None, now.parse().unwrap());
+        let ctx = context::build(&cfg, &ev, &a, Some(LINK));
+        Composer::builtin()
+            .compose("weather", ChannelKind::Weibo, &ctx, 140, Some(LINK))
+            .unwrap()
+    };
+    let ev = decode(red.as_bytes(), 1 << 20).unwrap();
+    let now = ev.sent.to_string();
+    assert!(weibo(red, &now).contains("有效期至"), "{}", weibo(red, &now));
+    let far = red.replace(
+        r#""expires": "2024-07-01T18:00:00+08:00""#,
+        r#""expires": "2100-07-01T18:00:00+08:00""#,
+    );
+    assert_ne!(far, red);
+    assert!(!weibo(&far, &now).contains("有效期至"), "{}", weibo(&far, &now));
+    // The provider's clock is decades ahead: sent and expires in 2100, received today.
+    let clock = red.replace("2024-07-01", "2100-07-01");
+    assert!(
+        !weibo(&clock, &now).contains("有效期至"),
+        "{}",
+        weibo(&clock, &now)
+    );
+}
