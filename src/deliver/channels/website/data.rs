@@ -68,8 +68,14 @@ fn row(r: &Row) -> rusqlite::Result<Revision> {
 }
 
 fn decode(payload: &[u8], msg_id: &str) -> Option<Event> {
-    // The message was accepted once; a limit does not apply to reading it back.
-    let ev = feed::decode(payload, usize::MAX).ok()?;
+    // The message was accepted once; a limit does not apply to reading it back. A USGS
+    // FeatureCollection carries many events: the alert's is the one with its msg_id.
+    let mut evs = feed::decode_all(payload, usize::MAX).ok()?;
+    let ev = match evs.iter().position(|e| e.msg_id == msg_id) {
+        Some(i) => evs.swap_remove(i),
+        None if evs.len() == 1 => evs.pop()?,
+        None => return None,
+    };
     if ev.msg_id != msg_id {
         tracing::debug!(msg_id = %crate::text::shown(msg_id), decoded = %crate::text::shown(&ev.msg_id), "journal payload decodes to another msg_id");
     }
