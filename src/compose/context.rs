@@ -5,7 +5,7 @@
 use crate::assess::{Action, Assessment};
 use crate::clock::beijing;
 use crate::config::Config;
-use crate::feed::{Event, Review};
+use crate::feed::{Event, Quake};
 use minijinja::{context, Value};
 
 /// Beijing time as Chinese quick reports write it: `4月20日8时2分`.
@@ -33,7 +33,7 @@ fn text(s: &str) -> String {
         .replace("://", "：//")
 }
 
-fn coord(v: f64, pos: &str, neg: &str) -> String {
+pub(crate) fn coord(v: f64, pos: &str, neg: &str) -> String {
     format!("{}{:.2}度", if v >= 0.0 { pos } else { neg }, v.abs())
 }
 
@@ -58,14 +58,14 @@ const MAX_VALIDITY: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 
 
 pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Value {
     let j = &cfg.jurisdiction;
-    let source = ev.sender.name.clone().unwrap_or_else(|| ev.sender.id.clone());
-    // "中国地震台网中心" reads as "中国地震台网" before 正式测定 in official texts.
-    let source_short = source.trim_end_matches("中心").to_string();
+    let source = super::source::name(&ev.sender);
+    let source_short = super::source::short(&source);
     let quake = ev.quake.as_ref().map(|q| {
         context! {
             time => zh_time(q.origin_time),
             time_full => zh_time_full(q.origin_time),
-            place => text(&q.place),
+            place => text(&place(q)),
+            source_place => text(&q.place),
             magnitude => format!("{:.1}", q.magnitude),
             mag_type => q.mag_type.clone(),
             depth => format!("{:.0}", q.depth_km),
@@ -74,11 +74,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
             lat_text => coord(q.lat, "北纬", "南纬"),
             lon_text => coord(q.lon, "东经", "西经"),
             distance => a.distance_km.map(|d| format!("{d:.0}")).unwrap_or_default(),
-            review => match q.review {
-                Some(Review::Reviewed) => "正式测定",
-                Some(Review::Automatic) => "自动测定",
-                None => "测定",
-            },
+            review => super::source::review(&ev.sender, q.review),
         }
     });
     let weather = ev.weather.as_ref().map(|w| {
@@ -113,12 +109,18 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
     }
 }
 
+/// The epicentre as the public is shown it: the source's own place when it is Chinese script,
+/// else named from the coordinates ([`super::place`]).
+pub fn place(q: &Quake) -> String {
+    super::place::zh_place(&q.place, q.lat, q.lon)
+}
+
 /// One line of the routine digest for an event.
 pub fn digest_item(ev: &Event) -> Value {
     match (&ev.quake, &ev.weather) {
         (Some(q), _) => context! {
-            line => format!("{}{}发生{:.1}级地震", zh_time(q.origin_time), text(&q.place), q.magnitude),
-            short => format!("{}{:.1}级", text(&q.place), q.magnitude),
+            line => format!("{}{}发生{:.1}级地震", zh_time(q.origin_time), text(&place(q)), q.magnitude),
+            short => format!("{}{:.1}级", text(&place(q)), q.magnitude),
         },
         (None, Some(w)) => context! {
             line => format!("{}{}{}{}预警", zh_time(ev.sent), text(&w.area.desc), text(&w.type_name), w.color.map(|c| c.zh()).unwrap_or("")),

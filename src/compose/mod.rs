@@ -9,6 +9,8 @@
 pub mod context;
 pub mod fit;
 pub mod link;
+pub mod place;
+pub mod source;
 
 use crate::config::ChannelKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};

@@ -17,10 +17,12 @@ use std::time::Duration;
 /// The delivery states that end a delivery (`pending` is the only one that does not).
 pub const FINAL: [&str; 6] = ["delivered", "skipped", "held", "failed", "expired", "dry_run"];
 
-/// The place name of fault-suite message `i` of test `tag`; the templates always keep the place,
-/// so it identifies the message in every pushed text.
+/// The place name of fault-suite message `i` of test `tag`; the templates keep a place in
+/// Chinese script as the feed gave it, so it identifies the message in every pushed text. The
+/// tag is spelt in digits: a Latin letter would have the place named from the gazetteer instead.
 pub fn place(tag: &str, i: usize) -> String {
-    format!("四川省故障{tag}{i}号")
+    let tag: String = tag.bytes().map(|b| b.to_string()).collect();
+    format!("四川省故障{tag}之{i}号")
 }
 
 /// The `故障…号` key in a pushed text.

@@ -209,7 +209,8 @@ pub fn render(site: &Site, snap: &Snapshot, rev: &Revision) -> io::Result<Vec<u8
                     // The circle around the epicentre that reaches the jurisdiction.
                     let r = ((d / 10.0).ceil() * 10.0).max(10.0);
                     w.create_element("area").write_inner_content(|w| {
-                        el(w, "areaDesc", &q.place)?;
+                        // In Chinese, as the page; EventLocationName keeps the source's words.
+                        el(w, "areaDesc", &crate::compose::context::place(q))?;
                         el(w, "circle", &format!("{} {r:.0}", ll(q.lat, q.lon)))
                     })?;
                     w.create_element("area").write_inner_content(|w| {

@@ -6,7 +6,7 @@
 //! Only live alerts whose delivery to this channel was real (not dry-run) appear on the site, so
 //! an exercise never leaks into the public index or feed.
 
-use crate::compose::context::zh_time_full;
+use crate::compose::context::{place, zh_time_full};
 use crate::feed::{self, Event, Kind, Quake, Weather};
 use crate::store::{self, from_ms};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -68,8 +68,14 @@ fn row(r: &Row) -> rusqlite::Result<Revision> {
 }
 
 fn decode(payload: &[u8], msg_id: &str) -> Option<Event> {
-    // The message was accepted once; a limit does not apply to reading it back.
-    let ev = feed::decode(payload, usize::MAX).ok()?;
+    // The message was accepted once; a limit does not apply to reading it back. A USGS
+    // FeatureCollection carries many events: the alert's is the one with its msg_id.
+    let mut evs = feed::decode_all(payload, usize::MAX).ok()?;
+    let ev = match evs.iter().position(|e| e.msg_id == msg_id) {
+        Some(i) => evs.swap_remove(i),
+        None if evs.len() == 1 => evs.pop()?,
+        None => return None,
+    };
     if ev.msg_id != msg_id {
         tracing::debug!(msg_id = %crate::text::shown(msg_id), decoded = %crate::text::shown(&ev.msg_id), "journal payload decodes to another msg_id");
     }
@@ -165,7 +171,7 @@ impl Revision {
     pub fn source(&self) -> String {
         self.event
             .as_ref()
-            .map(|e| e.sender.name.clone().unwrap_or_else(|| e.sender.id.clone()))
+            .map(|e| crate::compose::source::name(&e.sender))
             .unwrap_or_default()
     }
 
@@ -189,8 +195,8 @@ impl Revision {
     fn headline_of(&self, chain: &[Revision]) -> String {
         let cancel = self.action == "cancel";
         match facts(self, chain) {
-            (Some(q), _) if cancel => format!("撤销：{}{:.1}级地震信息", q.place, q.magnitude),
-            (Some(q), _) => format!("{}发生{:.1}级地震", q.place, q.magnitude),
+            (Some(q), _) if cancel => format!("撤销：{}{:.1}级地震信息", place(q), q.magnitude),
+            (Some(q), _) => format!("{}发生{:.1}级地震", place(q), q.magnitude),
             (None, Some(w)) if !w.headline.trim().is_empty() => w.headline.clone(),
             (None, Some(w)) => format!(
                 "{}{}{}{}预警",

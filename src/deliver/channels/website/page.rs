@@ -7,7 +7,6 @@ use super::map::{self, coord, direction_zh};
 use super::Site;
 use crate::assess::geo::distance_km;
 use crate::compose::context::zh_time_full;
-use crate::feed::Review;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::path::Path;
@@ -83,8 +82,10 @@ impl Pages {
         let chain = &snap.chain;
         let newest = chain.first().filter(|n| n.id > rev.id);
         let (quake, weather) = facts(rev, chain);
+        let sender = rev.event.as_ref().map(|e| &e.sender);
         let quake_ctx = quake.map(|q| QuakeCtx {
-            place: q.place.clone(),
+            place: crate::compose::context::place(q),
+            source_place: q.place.clone(),
             magnitude: format!("{:.1}", q.magnitude),
             mag_type: q.mag_type.clone(),
             depth: format!("{:.0}", q.depth_km),
@@ -96,9 +97,8 @@ impl Pages {
             lon_text: coord(q.lon, "东经", "西经"),
             distance: format!("{:.0}", distance_km(site.home.0, site.home.1, q.lat, q.lon)),
             direction: direction_zh(site.home, (q.lat, q.lon)),
-            review: match q.review {
-                Some(Review::Reviewed) => "正式测定",
-                Some(Review::Automatic) => "自动测定",
+            review: match sender {
+                Some(sender) => crate::compose::source::review(sender, q.review),
                 None => "测定",
             },
         });
@@ -263,7 +263,9 @@ struct RevCtx {
 
 #[derive(Serialize)]
 struct QuakeCtx {
+    /// The Chinese name (compose::context::place); `source_place` is the source's own words.
     place: String,
+    source_place: String,
     magnitude: String,
     mag_type: Option<String>,
     depth: String,
