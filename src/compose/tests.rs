@@ -144,16 +144,22 @@ fn feed_hashes_cannot_make_a_topic() {
 
 #[test]
 fn feed_text_cannot_mention_an_account_or_carry_a_link() {
+    // A place with Latin letters is renamed from the gazetteer, link and all (see place).
     let tricky = LUSHAN.replace(
         "四川省雅安市芦山县",
         "详见 https://evil.example.com/x @某人 四川省雅安市芦山县",
     );
+    let t = compose(&tricky, ChannelKind::Weibo, Some(LINK)).unwrap();
+    assert!(!t.contains('@') && !t.contains("evil"), "{t}");
+    // A warning's headline is kept as written: its mention and link are defused.
+    let red = include_str!("../../alerts/samples/rainstorm-red.json");
+    let ev: serde_json::Value = serde_json::from_str(red).unwrap();
+    let headline = ev["weather"]["headline"].as_str().unwrap().to_string();
+    let tricky = red.replace(&headline, "详见https://evil.example.com/x请@某人转发");
     for channel in [ChannelKind::Weibo, ChannelKind::Wechat] {
         let t = compose(&tricky, channel, Some(LINK)).unwrap();
         assert!(!t.contains('@') && !t.contains("https://evil"), "{t}");
-        assert!(t.contains("＠某人") && t.contains("evil.example.com"), "{t}");
-        // alertd's own link is untouched.
-        assert!(t.contains(LINK) || channel == ChannelKind::Wechat, "{t}");
+        assert!(t.contains("＠某人") && t.contains("https：//evil"), "{t}");
     }
 }
 
