@@ -10,6 +10,7 @@ pub mod cap;
 pub mod cenc;
 pub mod cenc_id;
 pub mod fanstudio_weather;
+pub mod impostor;
 pub(crate) mod json_util;
 pub mod model;
 pub mod mqtt;

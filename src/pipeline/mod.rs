@@ -243,6 +243,7 @@ impl Stages {
                     .map_err(|why| (format!("signature: {why}"), "signature"))?;
             }
             feed::check_times(ev, now, skew).map_err(|e| (e.to_string(), e.label()))?;
+            feed::impostor::check(ev).map_err(|e| (e.to_string(), e.label()))?;
             ev.signer = signer.clone();
         }
         Ok(events)
