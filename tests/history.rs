@@ -88,16 +88,47 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// USGS's report of Wenchuan: English place in the feed, a Chinese one on every channel, the
+/// source as the public knows it, and never CENC's 正式测定. Its own daemon: beside CENC's report
+/// of the same quake it would only corroborate.
+const USGS: &[Case] = &[Case {
+    file: "wenchuan_2008-05-12_usgs.json",
+    topic: "feeds/seismic/usgs",
+    at: "2008-05-12T14:50:30+08:00",
+    class: "emergency",
+    time: "5月12日14时28分",
+    // The nearest county seat to USGS's epicentre (31.002°N 103.322°E, at Yingxiu).
+    place: "四川省成都市都江堰市附近",
+    magnitude: "7.9级",
+    depth: "19千米",
+    distance: "约81千米",
+}];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_quakes_near_chengdu_state_the_facts_on_every_channel() {
-    let env = Env::new(CASES[0].at).await;
+    run(CASES).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usgs_on_wenchuan_reads_in_chinese_with_its_own_name() {
+    let (wechat, weibo) = run(USGS).await;
+    for text in [&wechat, &weibo] {
+        assert!(text.contains("美国地质调查局（USGS）测定"), "{text}");
+        assert!(!text.contains("正式测定") && !text.contains("Sichuan"), "{text}");
+    }
+}
+
+/// Publishes each case at its own time and checks every channel; the last texts.
+async fn run(cases: &[Case]) -> (String, String) {
+    let env = Env::new(cases[0].at).await;
     let root = env.dir.path().join("www");
     let website = format!(
         "[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"https://www.example.gov.cn/yjgl/\"\n",
         root.display()
     );
     let d = env.start(env.config(&website)).await;
-    for (i, c) in CASES.iter().enumerate() {
+    let mut last = (String::new(), String::new());
+    for (i, c) in cases.iter().enumerate() {
         env.clock.set(c.at.parse().expect("time"));
         env.publish(c.topic, &fixture(c.file)).await;
         wait_for(c.file, 10, || {
@@ -136,13 +167,15 @@ async fn real_quakes_near_chengdu_state_the_facts_on_every_channel() {
         );
         assert!(weibo.chars().count() <= 140, "{weibo}");
         assert!(wechat.contains("北京时间"), "{wechat}");
+        last = (wechat, weibo);
     }
     assert_eq!(
         env.wechat.jobs().len(),
-        CASES.len(),
+        cases.len(),
         "one push each (each on its own day)"
     );
-    assert_eq!(env.weibo.posts().len(), CASES.len());
+    assert_eq!(env.weibo.posts().len(), cases.len());
     d.shutdown();
     d.wait().await;
+    last
 }
