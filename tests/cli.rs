@@ -181,3 +181,45 @@ async fn the_quickstart_runs_on_embedded_defaults() {
     let status = child.wait().expect("exit");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
 }
+
+/// An ordinary error is one line, even with `RUST_BACKTRACE=1` in the environment (a shell
+/// profile, a systemd drop-in): the officer reads the reason, not a stack.
+#[test]
+fn errors_are_one_line_without_a_backtrace() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alerts = dir.path().join("alerts");
+    copy_dir(&repo().join("alerts"), &alerts);
+    std::fs::write(
+        alerts.join("templates/quake.weibo.j2"),
+        "【地震速报】{{ quake.place }}\n{{ quake.magnitud }}级",
+    )
+    .expect("break");
+    let cfg = dir.path().join("alertd.toml");
+    std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+    let missing = dir.path().join("no-such-message.json");
+    for (args, last) in [
+        (
+            vec!["check", "--config", cfg.to_str().expect("p")],
+            "problem(s) found",
+        ),
+        (
+            vec!["render", missing.to_str().expect("p")],
+            "cannot read",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_alertd"))
+            .current_dir(dir.path())
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LIB_BACKTRACE", "1")
+            .output()
+            .expect("alertd");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(!err.to_lowercase().contains("backtrace"), "{args:?}: {err}");
+        let tail = err.lines().last().unwrap_or("");
+        assert!(tail.starts_with("Error: ") && tail.contains(last), "{args:?}: {err}");
+        // The error line is the last; nothing follows it.
+        assert!(!err.contains("Caused by"), "{args:?}: {err}");
+    }
+}
