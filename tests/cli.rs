@@ -223,3 +223,57 @@ fn errors_are_one_line_without_a_backtrace() {
         assert!(!err.contains("Caused by"), "{args:?}: {err}");
     }
 }
+
+/// A taken `metrics.listen` stops `alertd run` at once, naming the key and the address: left
+/// running without /healthz, a monitor probing that port would read the other process's "ok".
+#[test]
+fn a_taken_metrics_port_is_fatal_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let cfg = dir.path().join("alertd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n[metrics]\nlisten = \"{addr}\"\n",
+            CONFIG
+                .replace("[compose]\nalerts_dir = \"ALERTS\"\n", "[compose]\n")
+                .replace("secret = \"not-used-in-check\"", "secret = \"x\"\ndry_run = true")
+                .replace(
+                    "access_token = \"not-used-in-check\"",
+                    "access_token = \"x\"\ndry_run = true"
+                )
+        ),
+    )
+    .expect("cfg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alertd"))
+        .current_dir(dir.path())
+        .args(["run", "--config", cfg.to_str().expect("p")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("alertd run");
+    let _guard = KillOnDrop(child.id());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "alertd kept running with {addr} taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).expect("read");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("Error: metrics.listen") && last.contains(&addr),
+        "{err}"
+    );
+    assert!(!err.contains("alertd running"), "nothing started: {err}");
+    drop(taken);
+}
