@@ -10,6 +10,7 @@
 pub mod digest;
 pub mod manual;
 pub mod record;
+pub mod reject_log;
 
 use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
@@ -64,6 +65,8 @@ pub struct Stages {
     pub keys: HashMap<String, Secret>,
     pub composer: Composer,
     pub clock: SharedClock,
+    /// Which rejections get a WARN line of their own.
+    pub reject_log: reject_log::RejectLog,
 }
 
 pub struct Pipeline {
@@ -86,6 +89,7 @@ impl Pipeline {
                 keys,
                 composer,
                 clock,
+                reject_log: reject_log::RejectLog::default(),
             },
         })
     }
@@ -134,6 +138,9 @@ impl Pipeline {
     /// Periodic work on the pipeline thread: queued manual pushes, then due digests.
     pub fn tick(&mut self) -> Result<Vec<Job>, StoreError> {
         let now = self.stages.clock.now();
+        for s in self.stages.reject_log.flush(now) {
+            log_suppressed(&s);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -174,6 +181,17 @@ impl Pipeline {
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+}
+
+/// The count of a topic's rejections of the past minute that had no WARN line of their own.
+fn log_suppressed(s: &reject_log::Suppressed) {
+    warn!(
+        topic = %shown(&s.topic),
+        suppressed = s.count,
+        "more feed messages rejected in the last minute, not logged one by one (the first {} a \
+         minute per topic are); each is journaled with its reason (alertd status)",
+        reject_log::PER_MINUTE
+    );
 }
 
 /// Deterministic delivery id (WeChat's clientmsgid, ≤ 64 bytes): the same message on the same
@@ -272,7 +290,13 @@ impl Stages {
                         class: None,
                     },
                 )?;
-                warn!(journal_id = id, topic = %shown(&m.topic), reason = %shown(&reason), "feed message rejected");
+                let (log, ended) = self.reject_log.note(&m.topic, now);
+                if let Some(s) = ended {
+                    log_suppressed(&s);
+                }
+                if log {
+                    warn!(journal_id = id, topic = %shown(&m.topic), reason = %shown(&reason), "feed message rejected");
+                }
                 metrics::counter!("alertd_messages_rejected_total", "reason" => label).increment(1);
                 return Ok(Outcome::Rejected {
                     journal_id: id,
