@@ -568,16 +568,22 @@ fn elements_of_other_namespaces_are_not_cap() {
         assert_eq!(e.sender.id, "weather@cwa.gov.tw", "{foreign}");
         assert_eq!(e.weather.unwrap().type_name, "濃霧", "{foreign}");
     }
-    // A foreign sender alone does not stand in for the missing CAP one.
+    // A foreign sender alone does not stand in for the missing CAP one, and the reason says
+    // that there is a <sender>, in the wrong namespace.
+    let wrong_ns = "field `sender`: is required (a <sender> here is outside the document's \
+                    namespace, so it is not this one: is its prefix bound to the same namespace \
+                    as the root's?)";
     let e = reject_with(
         &doc,
         real,
         "<x:sender xmlns:x=\"urn:example:other\">evil@example.com</x:sender>",
     );
-    assert_eq!(e, "field `sender`: is required");
+    assert_eq!(e, wrong_ns);
     // An unprefixed child of a prefixed root, with no default namespace, is not CAP either.
     let e = reject_with(&doc, real, "<sender>weather@cwa.gov.tw</sender>");
-    assert_eq!(e, "field `sender`: is required");
+    assert_eq!(e, wrong_ns);
+    // Simply missing: the plain reason.
+    assert_eq!(reject_with(&doc, real, ""), "field `sender`: is required");
     // A root in another namespace under a prefix is refused as before.
     let e = rejected(
         doc.replace("urn:oasis:names:tc:emergency:cap:1.2", "urn:example:other")
