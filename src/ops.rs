@@ -125,10 +125,7 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(ops);
-    let listen = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let listen = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(listen = %listen, "metrics on /metrics, health on /healthz and /readyz");
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;

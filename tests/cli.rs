@@ -202,10 +202,7 @@ fn errors_are_one_line_without_a_backtrace() {
             vec!["check", "--config", cfg.to_str().expect("p")],
             "problem(s) found",
         ),
-        (
-            vec!["render", missing.to_str().expect("p")],
-            "cannot read",
-        ),
+        (vec!["render", missing.to_str().expect("p")], "cannot read"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_alertd"))
             .current_dir(dir.path())
@@ -218,7 +215,10 @@ fn errors_are_one_line_without_a_backtrace() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(!err.to_lowercase().contains("backtrace"), "{args:?}: {err}");
         let tail = err.lines().last().unwrap_or("");
-        assert!(tail.starts_with("Error: ") && tail.contains(last), "{args:?}: {err}");
+        assert!(
+            tail.starts_with("Error: ") && tail.contains(last),
+            "{args:?}: {err}"
+        );
         // The error line is the last; nothing follows it.
         assert!(!err.contains("Caused by"), "{args:?}: {err}");
     }

@@ -644,7 +644,8 @@ fn wechat_row(c: &rusqlite::Connection) -> Option<(String, String, String, Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_answer_without_errcode_or_msg_id_is_retried_not_delivered() {
     let env = Env::new("2026-11-26T10:00:00+08:00").await;
-    env.wechat.script_bodies(vec![serde_json::json!({"errmsg": "ok"})]);
+    env.wechat
+        .script_bodies(vec![serde_json::json!({"errmsg": "ok"})]);
     let d = env.start(env.config("")).await;
     let (_, p) = message("U", 0, false, "2026-11-26T09:59:00+08:00");
     env.publish("feeds/seismic/cenc", &p).await;
@@ -656,7 +657,10 @@ async fn wechat_answer_without_errcode_or_msg_id_is_retried_not_delivered() {
     let jobs = env.wechat.jobs();
     assert_eq!(jobs.len(), 1, "pushed once");
     let (status, platform_ref, _, _) = wechat_row(&c).expect("row");
-    assert_eq!((status.as_str(), platform_ref), ("delivered", jobs[0].msg_id.to_string()));
+    assert_eq!(
+        (status.as_str(), platform_ref),
+        ("delivered", jobs[0].msg_id.to_string())
+    );
     assert_eq!(env.wechat.sendall_attempts(), 2);
     d.shutdown();
     d.wait().await;
@@ -690,9 +694,15 @@ async fn wechat_answer_without_msg_id_for_a_created_job_is_resolved_by_45065() {
     let jobs = env.wechat.jobs();
     assert_eq!(jobs.len(), 1, "pushed once");
     let (status, platform_ref, _, note) = wechat_row(&c).expect("row");
-    assert_eq!((status.as_str(), platform_ref), ("delivered", jobs[0].msg_id.to_string()));
+    assert_eq!(
+        (status.as_str(), platform_ref),
+        ("delivered", jobs[0].msg_id.to_string())
+    );
     assert!(note.starts_with("45065"), "{note}");
-    let used = count(&c, "SELECT COALESCE(SUM(used), 0) FROM ledger WHERE channel = 'wechat'");
+    let used = count(
+        &c,
+        "SELECT COALESCE(SUM(used), 0) FROM ledger WHERE channel = 'wechat'",
+    );
     assert_eq!(used, 1, "one push, one quota");
     d.shutdown();
     d.wait().await;

@@ -372,11 +372,15 @@ fn compose_with_web(web_link: Option<&str>, template: &'static str) -> Result<St
 
 #[test]
 fn a_long_web_link_cannot_stop_a_weibo_post() {
-    let tpl = "【地震速报】{{ quake.time }}{{ quake.place }}发生{{ quake.magnitude }}级地震。{{ web }} {{ link }}";
+    let tpl =
+        "【地震速报】{{ quake.time }}{{ quake.place }}发生{{ quake.magnitude }}级地震。{{ web }} {{ link }}";
     let huge = format!("https://www.example.gov.cn/{}", "a".repeat(3000));
     let t = compose_with_web(Some(&huge), tpl).unwrap();
     assert!(fit::char_count(&t) <= 140, "{t}");
-    assert!(t.contains("7.0级地震") && t.contains(LINK) && !t.contains("aaaa"), "{t}");
+    assert!(
+        t.contains("7.0级地震") && t.contains(LINK) && !t.contains("aaaa"),
+        "{t}"
+    );
     // Within the link limit, but too long for a post: left out too, rather than the post.
     let long = format!("https://www.example.gov.cn/{}", "b".repeat(200));
     let t = compose_with_web(Some(&long), tpl).unwrap();

@@ -120,7 +120,13 @@ mod tests {
         // The next rejection after the minute tells the count and is logged itself.
         let (log, summary) = r.note("t", at(61));
         assert!(log);
-        assert_eq!(summary, Some(Suppressed { topic: "t".into(), count: 15 }));
+        assert_eq!(
+            summary,
+            Some(Suppressed {
+                topic: "t".into(),
+                count: 15
+            })
+        );
         assert_eq!(r.flush(at(200)), vec![], "nothing unlogged in the new minute");
     }
 
@@ -135,8 +141,14 @@ mod tests {
         assert_eq!(
             s,
             vec![
-                Suppressed { topic: "a".into(), count: 2 },
-                Suppressed { topic: "b".into(), count: 2 }
+                Suppressed {
+                    topic: "a".into(),
+                    count: 2
+                },
+                Suppressed {
+                    topic: "b".into(),
+                    count: 2
+                }
             ]
         );
         assert!(r.windows.is_empty());

@@ -154,7 +154,9 @@ fn junk(n: usize, tag: usize) -> Vec<u8> {
 fn a_rejected_message_keeps_its_first_64_kib_and_an_accepted_one_all_of_it() {
     let mut p = pipeline();
     let big = junk((1 << 20) - 1, 0);
-    let out = p.process_batch(&[message("feeds/seismic/x", big.clone())]).unwrap();
+    let out = p
+        .process_batch(&[message("feeds/seismic/x", big.clone())])
+        .unwrap();
     assert!(matches!(out[0], Outcome::Rejected { .. }), "{out:?}");
     let rows = journal::by_status(p.conn(), "rejected").unwrap();
     assert_eq!(
@@ -162,15 +164,22 @@ fn a_rejected_message_keeps_its_first_64_kib_and_an_accepted_one_all_of_it() {
         ((1 << 20) - 1, 64 * 1024),
         "the size of the whole, the first 64 KiB kept"
     );
-    assert_eq!(rows[0].content_hash, journal::content_hash(&big), "the hash of the whole");
+    assert_eq!(
+        rows[0].content_hash,
+        journal::content_hash(&big),
+        "the hash of the whole"
+    );
     // Its redelivery is still recognised by that hash.
     let again = p.process_batch(&[message("feeds/seismic/x", big)]).unwrap();
     assert!(matches!(again[0], Outcome::Duplicate { .. }), "{again:?}");
 
     // An accepted message of more than 64 KiB is kept whole (the durability contract).
-    let sample = include_str!("../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json");
+    let sample =
+        include_str!("../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json");
     let padded = format!("{sample}{}", " ".repeat(200 * 1024)).into_bytes();
-    let out = p.process_batch(&[message("feeds/seismic/wolfx", padded.clone())]).unwrap();
+    let out = p
+        .process_batch(&[message("feeds/seismic/wolfx", padded.clone())])
+        .unwrap();
     assert!(matches!(out[0], Outcome::Accepted { .. }), "{out:?}");
     let rows = journal::by_status(p.conn(), "accepted").unwrap();
     assert_eq!(rows[0].stored_bytes, padded.len() as i64);
@@ -203,7 +212,14 @@ fn rejections_are_logged_a_few_a_minute_per_topic_then_counted_in_one_line() {
     store::init(&conn).unwrap();
     let clock = ManualClock::new("2026-12-03T10:00:00+08:00".parse().unwrap());
     let shared: SharedClock = Arc::new(clock.clone());
-    let mut p = Pipeline::new(conn, Arc::new(cfg), Composer::load(None).unwrap(), shared, HashMap::new()).unwrap();
+    let mut p = Pipeline::new(
+        conn,
+        Arc::new(cfg),
+        Composer::load(None).unwrap(),
+        shared,
+        HashMap::new(),
+    )
+    .unwrap();
     let sink = Sink::default();
     let writer = sink.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -231,7 +247,10 @@ fn rejections_are_logged_a_few_a_minute_per_topic_then_counted_in_one_line() {
         clock.advance(std::time::Duration::from_secs(61));
         p.tick().unwrap();
         let lines = sink.text();
-        let summaries: Vec<&str> = lines.lines().filter(|l| l.contains("not logged one by one")).collect();
+        let summaries: Vec<&str> = lines
+            .lines()
+            .filter(|l| l.contains("not logged one by one"))
+            .collect();
         assert_eq!(summaries.len(), 2, "{lines}");
         for topic in ["feeds/a", "feeds/b"] {
             assert!(

@@ -523,8 +523,11 @@ fn prefixed(doc: &str, p: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replacen(" xmlns=\"", &format!(" xmlns:{p}=\""), 1)
-        .replacen(" xmlns = '", &format!(" xmlns:{p} = '"), 1)
+    out.replacen(" xmlns=\"", &format!(" xmlns:{p}=\""), 1).replacen(
+        " xmlns = '",
+        &format!(" xmlns:{p} = '"),
+        1,
+    )
 }
 
 #[test]
@@ -537,7 +540,10 @@ fn namespace_prefixed_cap_decodes_as_unprefixed() {
     ] {
         let plain = fixture_text(rel);
         let doc = prefixed(&plain, "cap");
-        assert!(doc.contains("<cap:alert xmlns:cap") && doc.contains("<cap:sender>"), "{rel}");
+        assert!(
+            doc.contains("<cap:alert xmlns:cap") && doc.contains("<cap:sender>"),
+            "{rel}"
+        );
         assert!(!doc.contains(" xmlns=") && !doc.contains(" xmlns ="), "{rel}");
         assert_eq!(ok_bytes(doc.as_bytes()), ok(rel), "{rel}");
         // Any prefix will do: what counts is the namespace it is bound to.
@@ -551,7 +557,10 @@ fn namespace_prefixed_cap_decodes_as_unprefixed() {
         1,
     );
     let doc = doc.replacen("</alert>", "</c:alert>", 1);
-    assert_eq!(ok_bytes(doc.as_bytes()), ok("cap/cwa_zh-TW_dense-fog_2024-04-23T0059_Alert.cap"));
+    assert_eq!(
+        ok_bytes(doc.as_bytes()),
+        ok("cap/cwa_zh-TW_dense-fog_2024-04-23T0059_Alert.cap")
+    );
 }
 
 #[test]

@@ -345,12 +345,22 @@ mod tests {
         let ok = json!({"errcode": 0, "errmsg": "send job submission success", "msg_id": 34182,
                         "msg_data_id": 206227730});
         assert_eq!(delivered(0, ok), Some("34182".into()));
-        assert_eq!(delivered(0, json!({"errcode": "0", "msg_id": "34182"})), Some("34182".into()));
         assert_eq!(
-            delivered(45065, json!({"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 3147494552u64})),
+            delivered(0, json!({"errcode": "0", "msg_id": "34182"})),
+            Some("34182".into())
+        );
+        assert_eq!(
+            delivered(
+                45065,
+                json!({"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 3147494552u64})
+            ),
             Some("3147494552".into())
         );
-        assert_eq!(delivered(45065, json!({"errcode": 45065})), None, "already sent, no job to follow");
+        assert_eq!(
+            delivered(45065, json!({"errcode": 45065})),
+            None,
+            "already sent, no job to follow"
+        );
         for odd in [
             json!({}),
             json!({"errmsg": "ok"}),
@@ -369,7 +379,11 @@ mod tests {
             assert!(e.retryable, "{odd}");
             assert!(!e.refund_quota, "in doubt: the quota stays used ({odd})");
             assert_eq!(e.code, None, "no errcode, so no fallback ({odd})");
-            assert!(e.message.contains("without errcode 0 and a msg_id"), "{}", e.message);
+            assert!(
+                e.message.contains("without errcode 0 and a msg_id"),
+                "{}",
+                e.message
+            );
         }
     }
 }
