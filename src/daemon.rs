@@ -95,6 +95,11 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     // Two TLS stacks meet here (reqwest's and rumqttc's rustls); name the crypto provider
     // rather than let rustls refuse to choose at the first TLS connection.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Before anything else: a taken metrics port stops the start (ops::bind says why).
+    let metrics_listener = match cfg.metrics.listen.as_str() {
+        "" => None,
+        listen => Some(crate::ops::bind(listen).await.map_err(DaemonError::Setup)?),
+    };
     // Metrics recorded from here on (including the pipeline's) reach the endpoint.
     if let Some(handle) = crate::ops::recorder() {
         // install_recorder() does not drain histograms: without a scrape every sample stays in
@@ -220,9 +225,9 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
     ];
     let heartbeat = crate::ops::Heartbeat::new();
     let mut tasks = tasks;
-    if !cfg.metrics.listen.is_empty() {
+    if let Some(listener) = metrics_listener {
         tasks.push(tokio::spawn(crate::ops::serve(
-            cfg.metrics.listen.clone(),
+            listener,
             heartbeat.clone(),
             session.clone(),
             connected_rx.clone(),

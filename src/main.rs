@@ -1,4 +1,9 @@
 //! The `alertd` command line. Errors end here as `anyhow`; the library uses typed errors.
+//!
+//! `main` prints an error itself, as one line with its causes (`{:#}`), and exits 1, rather
+//! than returning it: returned from `main`, an `anyhow::Error` is printed with its backtrace
+//! whenever `RUST_BACKTRACE` is set in the environment (a shell profile, a unit's drop-in), and
+//! "3 problem(s) found" followed by forty frames of `std::rt` buries the reason.
 
 use alertd::clock::{SharedClock, SystemClock};
 use alertd::config::Config;
@@ -122,7 +127,14 @@ fn init_logging(cfg: &Config) {
     }
 }
 
-fn main() -> Result<()> {
+fn main() {
+    if let Err(e) = cli_main() {
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn cli_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Run { config } => {

@@ -93,10 +93,22 @@ struct Ops {
     connected: watch::Receiver<bool>,
 }
 
-/// Serves `/metrics`, `/healthz` and `/readyz` on `listen` until the process ends. A failure to
-/// bind is logged, not fatal: alerts matter more than their metrics.
+/// Binds `metrics.listen`. Called first thing at start, and a failure stops the daemon: a
+/// monitor probing `/healthz` on that address would otherwise read another process's answer (a
+/// second alertd, anything on the port) as this daemon's "ok" while nothing watches this one.
+pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        format!(
+            "metrics.listen = {listen:?}: cannot listen there ({e}); is another alertd or \
+             another program using it? Set [metrics] listen to a free address, or \"\" to turn \
+             /metrics and /healthz off"
+        )
+    })
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listener` (bound by [`bind`]) until shutdown.
 pub async fn serve(
-    listen: String,
+    listener: tokio::net::TcpListener,
     heartbeat: Arc<Heartbeat>,
     session: Arc<Session>,
     connected: watch::Receiver<bool>,
@@ -113,10 +125,7 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(ops);
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
-        Ok(l) => l,
-        Err(e) => return tracing::error!(listen = %listen, error = %e, "metrics endpoint not started"),
-    };
+    let listen = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(listen = %listen, "metrics on /metrics, health on /healthz and /readyz");
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;

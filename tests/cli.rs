@@ -260,3 +260,99 @@ fn check_names_every_missing_secret_file() {
         "{err}"
     );
 }
+
+/// An ordinary error is one line, even with `RUST_BACKTRACE=1` in the environment (a shell
+/// profile, a systemd drop-in): the officer reads the reason, not a stack.
+#[test]
+fn errors_are_one_line_without_a_backtrace() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alerts = dir.path().join("alerts");
+    copy_dir(&repo().join("alerts"), &alerts);
+    std::fs::write(
+        alerts.join("templates/quake.weibo.j2"),
+        "【地震速报】{{ quake.place }}\n{{ quake.magnitud }}级",
+    )
+    .expect("break");
+    let cfg = dir.path().join("alertd.toml");
+    std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+    let missing = dir.path().join("no-such-message.json");
+    for (args, last) in [
+        (
+            vec!["check", "--config", cfg.to_str().expect("p")],
+            "problem(s) found",
+        ),
+        (vec!["render", missing.to_str().expect("p")], "cannot read"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_alertd"))
+            .current_dir(dir.path())
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LIB_BACKTRACE", "1")
+            .output()
+            .expect("alertd");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(!err.to_lowercase().contains("backtrace"), "{args:?}: {err}");
+        let tail = err.lines().last().unwrap_or("");
+        assert!(
+            tail.starts_with("Error: ") && tail.contains(last),
+            "{args:?}: {err}"
+        );
+        // The error line is the last; nothing follows it.
+        assert!(!err.contains("Caused by"), "{args:?}: {err}");
+    }
+}
+
+/// A taken `metrics.listen` stops `alertd run` at once, naming the key and the address: left
+/// running without /healthz, a monitor probing that port would read the other process's "ok".
+#[test]
+fn a_taken_metrics_port_is_fatal_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let cfg = dir.path().join("alertd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n[metrics]\nlisten = \"{addr}\"\n",
+            CONFIG
+                .replace("[compose]\nalerts_dir = \"ALERTS\"\n", "[compose]\n")
+                .replace("secret = \"not-used-in-check\"", "secret = \"x\"\ndry_run = true")
+                .replace(
+                    "access_token = \"not-used-in-check\"",
+                    "access_token = \"x\"\ndry_run = true"
+                )
+        ),
+    )
+    .expect("cfg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alertd"))
+        .current_dir(dir.path())
+        .args(["run", "--config", cfg.to_str().expect("p")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("alertd run");
+    let _guard = KillOnDrop(child.id());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "alertd kept running with {addr} taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).expect("read");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("Error: metrics.listen") && last.contains(&addr),
+        "{err}"
+    );
+    assert!(!err.contains("alertd running"), "nothing started: {err}");
+    drop(taken);
+}

@@ -104,7 +104,8 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
         weather => weather,
         previous => previous,
         link => link.map(str::to_string),
-        web => allowed_link(cfg, ev.web.as_deref()),
+        // Absent is "", not none: `{{ web }}` must print nothing, not "none".
+        web => allowed_link(cfg, ev.web.as_deref()).unwrap_or_default(),
         reason => a.reason.clone(),
     }
 }

@@ -9,7 +9,8 @@
 //! place, then the headline, is cut with "…" just enough to fit (the link leads to the whole
 //! text). If that is not enough, other feed text is at fault (a sender name of hundreds of
 //! characters), and every feed text value is capped at one length. Time, magnitude, depth and
-//! distance are never cut. Only a text still too long with every feed value cut to "…" (the
+//! distance are never cut. Then a template's `{{ web }}` (the feed's link) is left out, and
+//! everything tried again. Only a text still too long with every feed value cut to "…" (the
 //! template's own words, the city or the link: a problem `alertd check` reports) is an error.
 
 use super::{ComposeError, Composer};
@@ -98,6 +99,11 @@ pub fn weibo(
     };
     if let Some(text) = longest(widest, |n| fits(&capped(n)))? {
         return Ok(text);
+    }
+    // A template that prints the feed's `web` link: the feed chose its length, so it is left
+    // out rather than the post, and everything tried again without it (once: then it is "").
+    if string_at(ctx, &["web"]).is_some() {
+        return weibo(c, name, &replace(ctx, &["web"], String::new()), max, link);
     }
     Err(ComposeError::TooLong {
         channel: "weibo".into(),

@@ -5,14 +5,20 @@
 //! look-alike hosts all passed a prefix-and-split check. So the link is parsed by the WHATWG URL
 //! parser (the `url` crate, as browsers parse it), its host compared exactly, and what is printed
 //! is the parser's normalised form (punycode host, percent-encoded path), never the feed's
-//! spelling.
+//! spelling. A link longer than [`MAX_CHARS`] (as fed, or as printed once percent-encoded) is
+//! refused as well: no office page needs more, and a post of 140 characters has no room for it.
 
 use thiserror::Error;
 use url::{Host, Url};
 
+/// The longest link published, in characters of its printed (normalised, ASCII) form.
+pub const MAX_CHARS: usize = 256;
+
 /// Why a `web` link is not published.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum LinkRefused {
+    #[error("is {0} characters long, over the limit of {MAX_CHARS}")]
+    TooLong(usize),
     #[error("contains whitespace, a control or an invisible character")]
     Whitespace,
     #[error("is not a URL: {0}")]
@@ -67,6 +73,11 @@ impl Entry {
 
 /// The normalised link if `raw` is one https URL, without userinfo or port, on an allowed host.
 pub fn check(allowlist: &[String], raw: &str) -> Result<String, LinkRefused> {
+    // Counted first, so a feed's megabyte of link costs one pass and no parse.
+    let n = raw.chars().count();
+    if n > MAX_CHARS {
+        return Err(LinkRefused::TooLong(n));
+    }
     // Before parsing: the parser silently strips surrounding spaces and removes tabs and
     // newlines inside, which would turn two links into one allowed-looking one.
     if raw.is_empty()
@@ -95,6 +106,10 @@ pub fn check(allowlist: &[String], raw: &str) -> Result<String, LinkRefused> {
     }
     if !allowlist.iter().filter_map(|a| entry(a)).any(|e| e.admits(host)) {
         return Err(LinkRefused::Host(host.to_string()));
+    }
+    // Percent-encoding makes a character of a non-ASCII path nine.
+    if url.as_str().len() > MAX_CHARS {
+        return Err(LinkRefused::TooLong(url.as_str().len()));
     }
     Ok(url.as_str().to_string())
 }

@@ -384,3 +384,68 @@ fn a_validity_from_a_broken_clock_or_decades_ahead_is_not_printed() {
         weibo(&clock, &now)
     );
 }
+
+#[test]
+fn web_links_over_256_characters_are_refused() {
+    let base = "https://www.example.gov.cn/";
+    let at = |n: usize| format!("{base}{}", "a".repeat(n - base.len()));
+    assert_eq!(web(&at(256)), Some(at(256)));
+    assert_eq!(
+        link::check(&link_cfg().compose.link_allowlist, &at(257)),
+        Err(link::LinkRefused::TooLong(257))
+    );
+    assert_eq!(web(&format!("{base}{}", "a".repeat(3000))), None);
+    // Counted as printed: 60 CJK characters are 540 once percent-encoded.
+    let cjk = format!("{base}{}", "中".repeat(60));
+    assert!(cjk.chars().count() < 100);
+    assert_eq!(
+        link::check(&link_cfg().compose.link_allowlist, &cjk),
+        Err(link::LinkRefused::TooLong(base.len() + 540))
+    );
+}
+
+/// A template that prints `{{ web }}` on Weibo, and a feed that sends a link of thousands of
+/// characters (or one within the limit, but longer than a post): the post still goes, without it.
+fn compose_with_web(web_link: Option<&str>, template: &'static str) -> Result<String, ComposeError> {
+    let mut env = base_env();
+    env.add_template("quake.weibo.j2", template).unwrap();
+    let c = Composer { env };
+    let mut v: serde_json::Value = serde_json::from_str(LUSHAN).unwrap();
+    if let Some(w) = web_link {
+        v["web"] = w.into();
+    }
+    let cfg = Config::quickstart();
+    let ev = decode(v.to_string().as_bytes(), 1 << 20).unwrap();
+    let a = assess(&cfg, &ev, None, ev.sent);
+    let ctx = context::build(&cfg, &ev, &a, Some(LINK));
+    c.compose("quake", ChannelKind::Weibo, &ctx, 140, Some(LINK))
+}
+
+#[test]
+fn a_long_web_link_cannot_stop_a_weibo_post() {
+    let tpl =
+        "【地震速报】{{ quake.time }}{{ quake.place }}发生{{ quake.magnitude }}级地震。{{ web }} {{ link }}";
+    let huge = format!("https://www.example.gov.cn/{}", "a".repeat(3000));
+    let t = compose_with_web(Some(&huge), tpl).unwrap();
+    assert!(fit::char_count(&t) <= 140, "{t}");
+    assert!(
+        t.contains("7.0级地震") && t.contains(LINK) && !t.contains("aaaa"),
+        "{t}"
+    );
+    // Within the link limit, but too long for a post: left out too, rather than the post.
+    let long = format!("https://www.example.gov.cn/{}", "b".repeat(200));
+    let t = compose_with_web(Some(&long), tpl).unwrap();
+    assert!(fit::char_count(&t) <= 140 && !t.contains("bbbb"), "{t}");
+    // A short one is printed.
+    let short = "https://www.example.gov.cn/q/1";
+    let t = compose_with_web(Some(short), tpl).unwrap();
+    assert!(t.contains(short), "{t}");
+}
+
+#[test]
+fn an_absent_web_link_prints_nothing() {
+    let t = compose_with_web(None, "[{{ web }}]{% if web %}详情{% endif %} {{ link }}").unwrap();
+    assert!(t.starts_with("[] "), "{t}");
+    let t = compose_with_web(Some("https://evil.example.com/"), "[{{ web }}] {{ link }}").unwrap();
+    assert!(t.starts_with("[] "), "a refused link is absent too: {t}");
+}

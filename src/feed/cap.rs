@@ -484,7 +484,7 @@ fn parse_references(t: Option<&str>) -> Result<Vec<String>, DecodeError> {
 
 fn req<'a>(el: &'a Element, name: &str, path: &str) -> Result<&'a str, DecodeError> {
     el.text_of(name)
-        .ok_or_else(|| DecodeError::field(path, "is required"))
+        .ok_or_else(|| DecodeError::field(path, el.required(name)))
 }
 
 /// `sender` and `identifier` end up joined by a comma, so neither may hold one (CAP forbids it).

@@ -27,7 +27,13 @@ pub(crate) struct Element {
     pub name: String,
     pub text: String,
     pub children: Vec<Element>,
+    /// Local names of child elements skipped for their namespace (the first few), so that a
+    /// missing element can be told apart from one whose prefix is not bound to the namespace.
+    pub foreign: Vec<String>,
 }
+
+/// How many skipped children's names an element remembers.
+const MAX_FOREIGN: usize = 16;
 
 impl Element {
     pub fn child(&self, name: &str) -> Option<&Element> {
@@ -36,6 +42,20 @@ impl Element {
 
     pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// Why the child `name` is missing: "is required", and if a child of that local name was
+    /// skipped for its namespace, that (`<cap:alert>` whose `<sender>` has no CAP prefix).
+    pub fn required(&self, name: &str) -> String {
+        if self.foreign.iter().any(|f| f == name) {
+            format!(
+                "is required (a <{}> here is outside the document's namespace, so it is not \
+                 this one: is its prefix bound to the same namespace as the root's?)",
+                bounded(name)
+            )
+        } else {
+            "is required".into()
+        }
     }
 
     /// Trimmed text of the first child called `name`; `None` when absent or blank.
@@ -151,6 +171,11 @@ pub(crate) fn parse<'n>(
                     name,
                     ..Element::default()
                 };
+                if !keep {
+                    if let Some(parent) = stack.last_mut().filter(|p| p.foreign.len() < MAX_FOREIGN) {
+                        parent.foreign.push(el.name.clone());
+                    }
+                }
                 match (keep, empty) {
                     (true, false) => stack.push(el),
                     (true, true) => attach(&mut stack, &mut done, el),

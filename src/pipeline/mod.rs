@@ -11,6 +11,7 @@ pub mod digest;
 pub mod facts;
 pub mod manual;
 pub mod record;
+pub mod reject_log;
 
 use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
@@ -69,6 +70,8 @@ pub struct Stages {
     /// who may send it: no signature is required, a signature whose key is unknown or that
     /// does not verify leaves the message unsigned instead of refusing it.
     pub enforce_signatures: bool,
+    /// Which rejections get a WARN line of their own.
+    pub reject_log: reject_log::RejectLog,
 }
 
 pub struct Pipeline {
@@ -92,6 +95,7 @@ impl Pipeline {
                 composer,
                 clock,
                 enforce_signatures: true,
+                reject_log: reject_log::RejectLog::default(),
             },
         })
     }
@@ -146,6 +150,9 @@ impl Pipeline {
     /// Periodic work on the pipeline thread: queued manual pushes, then due digests.
     pub fn tick(&mut self) -> Result<Vec<Job>, StoreError> {
         let now = self.stages.clock.now();
+        for s in self.stages.reject_log.flush(now) {
+            log_suppressed(&s);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -186,6 +193,17 @@ impl Pipeline {
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+}
+
+/// The count of a topic's rejections of the past minute that had no WARN line of their own.
+fn log_suppressed(s: &reject_log::Suppressed) {
+    warn!(
+        topic = %shown(&s.topic),
+        suppressed = s.count,
+        "more feed messages rejected in the last minute, not logged one by one (the first {} a \
+         minute per topic are); each is journaled with its reason (alertd status)",
+        reject_log::PER_MINUTE
+    );
 }
 
 /// Deterministic delivery id (WeChat's clientmsgid, ≤ 64 bytes): the same message on the same
@@ -293,7 +311,13 @@ impl Stages {
                         class: None,
                     },
                 )?;
-                warn!(journal_id = id, topic = %shown(&m.topic), reason = %shown(&reason), "feed message rejected");
+                let (log, ended) = self.reject_log.note(&m.topic, now);
+                if let Some(s) = ended {
+                    log_suppressed(&s);
+                }
+                if log {
+                    warn!(journal_id = id, topic = %shown(&m.topic), reason = %shown(&reason), "feed message rejected");
+                }
                 metrics::counter!("alertd_messages_rejected_total", "reason" => label).increment(1);
                 return Ok(Outcome::Rejected {
                     journal_id: id,

@@ -216,3 +216,147 @@ fn a_cancel_of_an_event_stored_without_facts_still_reaches_the_public() {
         "{weibo:?}"
     );
 }
+
+// ---- what a rejected message costs: its first 64 KiB, and a few log lines a minute
+
+fn message(topic: &str, payload: Vec<u8>) -> FeedMessage {
+    FeedMessage {
+        topic: topic.into(),
+        payload,
+        received_at: "2026-12-03T10:00:00+08:00".parse().unwrap(),
+        properties: Vec::new(),
+        oversized: None,
+    }
+}
+
+/// Junk just under the payload limit (a JSON object of no known shape): rejected.
+fn junk(n: usize, tag: usize) -> Vec<u8> {
+    let mut p = format!("{{\"junk{tag}\":\"").into_bytes();
+    p.resize(n - 2, b'a');
+    p.extend_from_slice(b"\"}");
+    p
+}
+
+#[test]
+fn a_rejected_message_keeps_its_first_64_kib_and_an_accepted_one_all_of_it() {
+    let mut p = pipeline();
+    let big = junk((1 << 20) - 1, 0);
+    let out = p
+        .process_batch(&[message("feeds/seismic/x", big.clone())])
+        .unwrap();
+    assert!(matches!(out[0], Outcome::Rejected { .. }), "{out:?}");
+    let rows = journal::by_status(p.conn(), "rejected").unwrap();
+    assert_eq!(
+        (rows[0].size, rows[0].stored_bytes),
+        ((1 << 20) - 1, 64 * 1024),
+        "the size of the whole, the first 64 KiB kept"
+    );
+    assert_eq!(
+        rows[0].content_hash,
+        journal::content_hash(&big),
+        "the hash of the whole"
+    );
+    // Its redelivery is still recognised by that hash.
+    let again = p.process_batch(&[message("feeds/seismic/x", big)]).unwrap();
+    assert!(matches!(again[0], Outcome::Duplicate { .. }), "{again:?}");
+
+    // An accepted message of more than 64 KiB is kept whole (the durability contract).
+    let sample =
+        include_str!("../../tests/fixtures/feeds/cenc/wolfx_cenc_eew_2026-07-18_Akto_M4.8_report1.json");
+    let padded = format!("{sample}{}", " ".repeat(200 * 1024)).into_bytes();
+    let out = p
+        .process_batch(&[message("feeds/seismic/wolfx", padded.clone())])
+        .unwrap();
+    assert!(matches!(out[0], Outcome::Accepted { .. }), "{out:?}");
+    let rows = journal::by_status(p.conn(), "accepted").unwrap();
+    assert_eq!(rows[0].stored_bytes, padded.len() as i64);
+}
+
+/// A log sink for one test's thread.
+#[derive(Clone, Default)]
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn rejections_are_logged_a_few_a_minute_per_topic_then_counted_in_one_line() {
+    let cfg = Config::quickstart();
+    let conn = Connection::open_in_memory().unwrap();
+    store::init(&conn).unwrap();
+    let clock = ManualClock::new("2026-12-03T10:00:00+08:00".parse().unwrap());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let mut p = Pipeline::new(
+        conn,
+        Arc::new(cfg),
+        Composer::load(None).unwrap(),
+        shared,
+        HashMap::new(),
+    )
+    .unwrap();
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let batch = |topic: &str, from: usize| -> Vec<FeedMessage> {
+            (from..from + 50).map(|i| message(topic, junk(100, i))).collect()
+        };
+        let out = p.process_batch(&batch("feeds/a", 0)).unwrap();
+        assert!(out.iter().all(|o| matches!(o, Outcome::Rejected { .. })));
+        p.process_batch(&batch("feeds/b", 100)).unwrap();
+        let lines = sink.text();
+        let per = |topic: &str| {
+            lines
+                .lines()
+                .filter(|l| l.contains("feed message rejected") && l.contains(&format!("topic={topic} ")))
+                .count()
+        };
+        assert_eq!((per("feeds/a"), per("feeds/b")), (10, 10), "{lines}");
+        assert!(!lines.contains("not logged one by one"), "{lines}");
+
+        // The minute ends: one line each says how many more there were.
+        clock.advance(std::time::Duration::from_secs(61));
+        p.tick().unwrap();
+        let lines = sink.text();
+        let summaries: Vec<&str> = lines
+            .lines()
+            .filter(|l| l.contains("not logged one by one"))
+            .collect();
+        assert_eq!(summaries.len(), 2, "{lines}");
+        for topic in ["feeds/a", "feeds/b"] {
+            assert!(
+                summaries
+                    .iter()
+                    .any(|l| l.contains(&format!("topic={topic} ")) && l.contains("suppressed=40")),
+                "{lines}"
+            );
+        }
+        // A new minute logs again.
+        p.process_batch(&batch("feeds/a", 200)).unwrap();
+        assert_eq!(
+            sink.text()
+                .lines()
+                .filter(|l| l.contains("feed message rejected") && l.contains("topic=feeds/a "))
+                .count(),
+            20
+        );
+        // Every rejection is journaled all the same.
+        assert_eq!(journal::by_status(p.conn(), "rejected").unwrap().len(), 150);
+    });
+}

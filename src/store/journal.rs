@@ -2,10 +2,18 @@
 //!
 //! Deduplication is by content hash and by (sender, msg_id) — never by the MQTT duplicate flag
 //! or packet id, which say nothing across sessions.
+//!
+//! An accepted message is kept whole: it is what the alert was made from (the durability
+//! contract). A rejected one keeps only its first [`REJECTED_BODY_MAX`] bytes beside its size
+//! and the SHA-256 of all of it: enough to see what was sent and to recognise a redelivery, while
+//! a flood of junk near the payload limit (1 MiB each) cannot fill the disk and the WAL.
 
 use super::{ms, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
+
+/// The most of a rejected message's body the journal keeps.
+pub const REJECTED_BODY_MAX: usize = 64 * 1024;
 
 pub fn content_hash(payload: &[u8]) -> String {
     hex::encode(Sha256::digest(payload))
@@ -19,7 +27,9 @@ pub struct Entry<'a> {
     pub sender_id: Option<&'a str>,
     pub msg_id: Option<&'a str>,
     /// The size of the payload as it arrived; `payload` is what is kept (empty when over the
-    /// limit, so a journal row never holds more than `mqtt.max_payload_bytes`).
+    /// limit, so a journal row never holds more than `mqtt.max_payload_bytes`). Of a rejected
+    /// message [`insert`] keeps at most the first [`REJECTED_BODY_MAX`] bytes; `hash` is always
+    /// that of the whole payload.
     pub size: usize,
     pub payload: &'a [u8],
     pub accepted: bool,
@@ -70,6 +80,11 @@ pub fn note_duplicate(c: &Connection, id: i64) -> Result<()> {
 }
 
 pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
+    let payload = if e.accepted {
+        e.payload
+    } else {
+        &e.payload[..e.payload.len().min(REJECTED_BODY_MAX)]
+    };
     c.prepare_cached(
         "INSERT INTO journal (received_ms, topic, content_hash, sender_id, msg_id, size, payload,
                               status, reason, reject_label, event_key, class)
@@ -82,7 +97,7 @@ pub fn insert(c: &Connection, e: &Entry) -> Result<i64> {
         e.sender_id,
         e.msg_id,
         e.size as i64,
-        e.payload,
+        payload,
         if e.accepted { "accepted" } else { "rejected" },
         e.reason,
         e.reject_label,
@@ -158,7 +173,8 @@ pub struct Stored {
     pub content_hash: String,
     /// The size of the payload as it arrived.
     pub size: i64,
-    /// The bytes of it kept in the store (0 for a payload over the limit: only its size and hash).
+    /// The bytes of it kept in the store (0 for a payload over the limit: only its size and hash;
+    /// at most [`REJECTED_BODY_MAX`] for any other rejected one).
     pub stored_bytes: i64,
     pub status: String,
     pub reason: String,

@@ -500,3 +500,103 @@ fn document_level_rejections() {
     let e = with(&doc, "濃霧特報", "濃霧&#29305;報 &amp; &lt;test&gt;");
     assert_eq!(e.weather.unwrap().headline, "濃霧特報 & <test>");
 }
+
+/// `doc` with every element put under the prefix `p` bound to the document's CAP namespace
+/// (`<p:alert xmlns:p="…">…<p:sender>…`): markup that is not an element (`<?`, `<!--`) is left.
+fn prefixed(doc: &str, p: &str) -> String {
+    let mut out = String::with_capacity(doc.len() * 2);
+    let mut rest = doc;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        let close = rest.starts_with('/');
+        if close {
+            rest = &rest[1..];
+        }
+        out.push('<');
+        if close {
+            out.push('/');
+        }
+        if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str(p);
+            out.push(':');
+        }
+    }
+    out.push_str(rest);
+    out.replacen(" xmlns=\"", &format!(" xmlns:{p}=\""), 1).replacen(
+        " xmlns = '",
+        &format!(" xmlns:{p} = '"),
+        1,
+    )
+}
+
+#[test]
+fn namespace_prefixed_cap_decodes_as_unprefixed() {
+    for rel in [
+        "cap/cwa_zh-TW_rain_2024-04-22T1457_Update.cap",
+        "cap/cwa_zh-TW_earthquake_report_2024-04-22T1708_Alert.cap",
+        "cap/eccc_en-fr_thunderstorm_Update.cap",
+        "cap/nws_blizzard_warning_Alert.xml",
+    ] {
+        let plain = fixture_text(rel);
+        let doc = prefixed(&plain, "cap");
+        assert!(
+            doc.contains("<cap:alert xmlns:cap") && doc.contains("<cap:sender>"),
+            "{rel}"
+        );
+        assert!(!doc.contains(" xmlns=") && !doc.contains(" xmlns ="), "{rel}");
+        assert_eq!(ok_bytes(doc.as_bytes()), ok(rel), "{rel}");
+        // Any prefix will do: what counts is the namespace it is bound to.
+        assert_eq!(ok_bytes(prefixed(&plain, "c11").as_bytes()), ok(rel), "{rel}");
+    }
+    // A prefixed root with unprefixed children in the default namespace, bound to CAP too.
+    let doc = fog().replacen(
+        "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">",
+        "<c:alert xmlns:c=\"urn:oasis:names:tc:emergency:cap:1.2\" \
+         xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">",
+        1,
+    );
+    let doc = doc.replacen("</alert>", "</c:alert>", 1);
+    assert_eq!(
+        ok_bytes(doc.as_bytes()),
+        ok("cap/cwa_zh-TW_dense-fog_2024-04-23T0059_Alert.cap")
+    );
+}
+
+#[test]
+fn elements_of_other_namespaces_are_not_cap() {
+    let doc = prefixed(&fog(), "cap");
+    let real = "<cap:sender>weather@cwa.gov.tw</cap:sender>";
+    // Same local names in a foreign namespace, prefixed or as a default, are skipped whole.
+    for foreign in [
+        "<x:sender xmlns:x=\"urn:example:other\">evil@example.com</x:sender>",
+        "<sender xmlns=\"urn:example:other\">evil@example.com</sender>",
+        "<x:info xmlns:x=\"urn:example:other\"><x:event>假</x:event></x:info>",
+    ] {
+        let e = with(&doc, real, &format!("{foreign}{real}"));
+        assert_eq!(e.sender.id, "weather@cwa.gov.tw", "{foreign}");
+        assert_eq!(e.weather.unwrap().type_name, "濃霧", "{foreign}");
+    }
+    // A foreign sender alone does not stand in for the missing CAP one, and the reason says
+    // that there is a <sender>, in the wrong namespace.
+    let wrong_ns = "field `sender`: is required (a <sender> here is outside the document's \
+                    namespace, so it is not this one: is its prefix bound to the same namespace \
+                    as the root's?)";
+    let e = reject_with(
+        &doc,
+        real,
+        "<x:sender xmlns:x=\"urn:example:other\">evil@example.com</x:sender>",
+    );
+    assert_eq!(e, wrong_ns);
+    // An unprefixed child of a prefixed root, with no default namespace, is not CAP either.
+    let e = reject_with(&doc, real, "<sender>weather@cwa.gov.tw</sender>");
+    assert_eq!(e, wrong_ns);
+    // Simply missing: the plain reason.
+    assert_eq!(reject_with(&doc, real, ""), "field `sender`: is required");
+    // A root in another namespace under a prefix is refused as before.
+    let e = rejected(
+        doc.replace("urn:oasis:names:tc:emergency:cap:1.2", "urn:example:other")
+            .as_bytes(),
+    );
+    assert!(e.starts_with("field `alert`: root element is <alert>"), "{e}");
+}

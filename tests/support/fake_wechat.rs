@@ -18,7 +18,9 @@
 //! - Token pools and token errors live in `wechat_tokens.rs`; `token_fetches()` counts every
 //!   request to either token endpoint, including rejected ones.
 //! - Scripted errcodes and the HTTP-status override are applied before the token check and count
-//!   as a sendall attempt, but consume nothing else.
+//!   as a sendall attempt, but consume nothing else. So are scripted bodies (`script_bodies`);
+//!   scripted accept bodies (`script_accept_bodies`) replace the answer of a sendall that did
+//!   create its job (quota used), as a platform fault or a middlebox could.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -81,6 +83,8 @@ struct St {
     next_msg_id: i64,
     next_data_id: i64,
     scripted: VecDeque<i64>,
+    scripted_bodies: VecDeque<Value>,
+    scripted_accept_bodies: VecDeque<Value>,
     faults: Faults,
     requests: Vec<String>,
 }
@@ -119,6 +123,8 @@ impl FakeWechat {
             next_msg_id: rand::rng().random_range(1_000_000_000..3_000_000_000),
             next_data_id: 2_247_483_647,
             scripted: VecDeque::new(),
+            scripted_bodies: VecDeque::new(),
+            scripted_accept_bodies: VecDeque::new(),
             faults: Faults::default(),
             requests: Vec::new(),
         };
@@ -209,6 +215,18 @@ impl FakeWechat {
     /// The next sendall calls answer these errcodes in order (e.g. -1), consuming nothing.
     pub fn script_errcodes(&self, codes: Vec<i64>) {
         self.st().scripted.extend(codes);
+    }
+
+    /// The next sendall calls answer these bodies (HTTP 200) in order, consuming nothing: no job,
+    /// no quota (an answer not from the platform, or one it gave without acting).
+    pub fn script_bodies(&self, bodies: Vec<Value>) {
+        self.st().scripted_bodies.extend(bodies);
+    }
+
+    /// The next sendall calls that create their job (quota used, clientmsgid recorded) answer
+    /// these bodies in order instead of the success body.
+    pub fn script_accept_bodies(&self, bodies: Vec<Value>) {
+        self.st().scripted_accept_bodies.extend(bodies);
     }
 
     /// Answer every business call with this HTTP status and an HTML page (proxy failure).
@@ -317,6 +335,9 @@ fn business(
         if let Some(code) = st.scripted.pop_front() {
             return (reply(Err(fail(code))), false);
         }
+        if let Some(body) = st.scripted_bodies.pop_front() {
+            return (reply(Ok(body)), false);
+        }
     }
     if let Err(e) = st.tokens.check(common::param(query, "access_token"), now) {
         return (reply(Err(e)), false);
@@ -328,6 +349,14 @@ fn business(
         _ => publish(st, body),
     };
     let accepted = path == SENDALL && result.is_ok();
+    let result = match st.scripted_accept_bodies.pop_front() {
+        Some(body) if accepted => Ok(body),
+        Some(body) => {
+            st.scripted_accept_bodies.push_front(body);
+            result
+        }
+        None => result,
+    };
     (reply(result), accepted)
 }
 

@@ -5,6 +5,13 @@
 //! `clientmsgid` is the delivery id, so a resend after a crash or a lost answer is caught by the
 //! platform: 45065 means it was already sent (we keep the returned `msg_id`), 45066 means "same
 //! id within a minute, wait".
+//!
+//! A push counts as delivered only on the answer platforms.md §4.1 gives for an accepted job:
+//! `errcode` 0 and the job's `msg_id` (which `mass/get` then follows). Any other HTTP 200 body —
+//! no `errcode`, no or a malformed `msg_id` — is in doubt: the job may have been created. It is
+//! a retryable failure, never a refusal: a refusal would give the quota back and could start the
+//! emergency fallback (a second publication), while resending the same `clientmsgid` cannot
+//! push twice — WeChat answers 45065 with the job's `msg_id` if it exists, and sends it if not.
 
 use super::{api_base, post_errcode_json, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, ChannelConfig};
@@ -131,15 +138,9 @@ impl Wechat {
             return Ok(self.dry(PATH, &body));
         }
         let (code, v) = self.api(PATH, &body).await?;
-        let msg_id = v
-            .get("msg_id")
-            .map(|m| m.to_string().trim_matches('"').to_string());
-        let note = (code == 45065)
-            .then(|| "45065: this clientmsgid was already sent; adopted its msg_id".to_string());
-        Ok(Receipt {
-            platform_ref: msg_id,
-            note,
-            ..Default::default()
+        sendall_receipt(code, &v).map_err(|mut e| {
+            e.message = self.scrub(&e.message, None);
+            e
         })
     }
 
@@ -222,6 +223,54 @@ impl Channel for Wechat {
     }
 }
 
+/// What a sendall answer that `api` let through (errcode 0 or absent, or 45065) means: a
+/// delivery with its job's `msg_id`, or — without errcode 0 and a `msg_id` — a failure in doubt,
+/// retried with the same `clientmsgid` (module docs).
+fn sendall_receipt(code: i64, v: &Value) -> Result<Receipt, SendError> {
+    let msg_id = v.get("msg_id").and_then(job_id);
+    match (code, errcode(v), msg_id) {
+        (0, Some(0), Some(id)) => Ok(Receipt {
+            platform_ref: Some(id),
+            ..Default::default()
+        }),
+        (45065, _, Some(id)) => Ok(Receipt {
+            platform_ref: Some(id),
+            note: Some("45065: this clientmsgid was already sent; adopted its msg_id".into()),
+            ..Default::default()
+        }),
+        // The platform says the job exists; resending would only hear it again. Delivered, but
+        // nothing names the job for mass/get.
+        (45065, _, None) => Ok(Receipt {
+            platform_ref: None,
+            note: Some(
+                "45065: this clientmsgid was already sent; WeChat named no msg_id, so the job's \
+                 state cannot be followed (mass/get)"
+                    .into(),
+            ),
+            ..Default::default()
+        }),
+        _ => {
+            let body: String = v.to_string().chars().take(200).collect();
+            Err(SendError::retry(format!(
+                "WeChat sendall answered without errcode 0 and a msg_id ({body}); the job may \
+                 exist, so the same clientmsgid is sent again (45065 names it if it does)"
+            )))
+        }
+    }
+}
+
+/// A mass job id: a positive integer, as a JSON number or a string of digits.
+fn job_id(v: &Value) -> Option<String> {
+    let id = match v {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()?
+        }
+        _ => return None,
+    };
+    (id > 0).then(|| id.to_string())
+}
+
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -276,5 +325,65 @@ pub fn classify(code: i64, errmsg: &str) -> SendError {
         45002 => e(false, "content too long"),
         47001 | 40008 => e(false, "request rejected as malformed"),
         _ => e(false, "refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered(code: i64, v: Value) -> Option<String> {
+        sendall_receipt(code, &v).expect("delivered").platform_ref
+    }
+
+    fn in_doubt(code: i64, v: Value) -> SendError {
+        sendall_receipt(code, &v).expect_err("not a delivery")
+    }
+
+    #[test]
+    fn a_push_is_delivered_only_with_errcode_0_and_a_msg_id() {
+        let ok = json!({"errcode": 0, "errmsg": "send job submission success", "msg_id": 34182,
+                        "msg_data_id": 206227730});
+        assert_eq!(delivered(0, ok), Some("34182".into()));
+        assert_eq!(
+            delivered(0, json!({"errcode": "0", "msg_id": "34182"})),
+            Some("34182".into())
+        );
+        assert_eq!(
+            delivered(
+                45065,
+                json!({"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 3147494552u64})
+            ),
+            Some("3147494552".into())
+        );
+        assert_eq!(
+            delivered(45065, json!({"errcode": 45065})),
+            None,
+            "already sent, no job to follow"
+        );
+        for odd in [
+            json!({}),
+            json!({"errmsg": "ok"}),
+            json!({"msg_id": 34182}),
+            json!({"errcode": 0, "errmsg": "ok"}),
+            json!({"errcode": 0, "msg_id": null}),
+            json!({"errcode": 0, "msg_id": ""}),
+            json!({"errcode": 0, "msg_id": 0}),
+            json!({"errcode": 0, "msg_id": -5}),
+            json!({"errcode": 0, "msg_id": 1.5}),
+            json!({"errcode": 0, "msg_id": {"id": 1}}),
+            json!({"errcode": 0, "msg_id": "12a"}),
+            json!([1, 2]),
+        ] {
+            let e = in_doubt(0, odd.clone());
+            assert!(e.retryable, "{odd}");
+            assert!(!e.refund_quota, "in doubt: the quota stays used ({odd})");
+            assert_eq!(e.code, None, "no errcode, so no fallback ({odd})");
+            assert!(
+                e.message.contains("without errcode 0 and a msg_id"),
+                "{}",
+                e.message
+            );
+        }
     }
 }
