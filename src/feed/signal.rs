@@ -107,6 +107,9 @@ pub struct CodeInfo {
 /// A text that is only a colour and 预警 keeps its whole text as the name.
 pub fn parse(text: &str) -> Signal {
     let t = text.trim();
+    if let Some(sig) = by_signal_name(t) {
+        return sig;
+    }
     let mut rest = strip_suffixes(t);
     let mut color = None;
     if let Some((r, c)) = strip_colour(rest) {
@@ -121,6 +124,31 @@ pub fn parse(text: &str) -> Signal {
     }
     let name = known_by_english(rest).map_or_else(|| rest.to_string(), str::to_string);
     Signal { name, color }
+}
+
+/// A text that names one of the known signals anywhere — 红色暴雨预警 (colour first, as 广东
+/// and 香港 write it), 暴雨预警信号（红色）, 暴雨红色警报, 暴雨红色预警红色预警 (a provider that
+/// appends the colour to a type that has it) — is that signal, longest name first (雷雨大风
+/// before 大风), with the colour the text names *last*: 暴雨蓝色预警升级为红色预警 is red.
+/// Stripping suffixes alone missed these: a red warning read as "no signal colour" (class info,
+/// never sent) and the colour was printed twice.
+fn by_signal_name(t: &str) -> Option<Signal> {
+    let mut names: Vec<&str> = CMA_SIGNALS
+        .iter()
+        .chain(LOCAL_SIGNALS.iter())
+        .map(|(zh, _)| *zh)
+        .collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+    let name = names.into_iter().find(|n| t.contains(n))?;
+    let color = COLOUR_WORDS
+        .iter()
+        .filter_map(|(w, c)| t.rfind(w).map(|at| (at, *c)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, c)| c);
+    Some(Signal {
+        name: name.to_string(),
+        color,
+    })
 }
 
 /// Reads a type code: `11B20_yellow`, `11B2002`, `11B03`, QWeather `1006`, legacy `p0002002`.
@@ -350,6 +378,31 @@ mod tests {
     fn p(s: &str) -> (String, Option<Color>) {
         let g = parse(s);
         (g.name, g.color)
+    }
+
+    #[test]
+    fn a_signal_named_anywhere_with_its_colour_anywhere_is_read_once() {
+        for (text, name, color) in [
+            ("暴雨红色预警红色预警", "暴雨", Some(Color::Red)),
+            ("红色暴雨预警", "暴雨", Some(Color::Red)),
+            ("紅色暴雨預警", "暴雨", Some(Color::Red)),
+            ("暴雨预警信号（红色）", "暴雨", Some(Color::Red)),
+            ("暴雨红色警报", "暴雨", Some(Color::Red)),
+            ("暴雨蓝色预警升级为红色预警", "暴雨", Some(Color::Red)),
+            ("雷雨大风黄色预警", "雷雨大风", Some(Color::Yellow)),
+            ("大风蓝色预警", "大风", Some(Color::Blue)),
+            ("道路结冰橙色预警信号", "道路结冰", Some(Color::Orange)),
+            ("暴雨预警", "暴雨", None),
+        ] {
+            assert_eq!(
+                parse(text),
+                Signal {
+                    name: name.into(),
+                    color
+                },
+                "{text}"
+            );
+        }
     }
 
     #[test]
