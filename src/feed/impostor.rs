@@ -10,22 +10,47 @@
 
 use super::{DecodeError, Event};
 
-/// (a name the public trusts, the only sender id that may use it). Short forms first: a name
-/// containing 中国地震台网 also claims 中国地震台网中心.
+/// (a name the public trusts, the only sender id that may use it): the names the public knows
+/// each agency by, simplified and traditional, Chinese and English. Compared after NFKC (so the
+/// Kangxi radical ⽹ U+2F79 reads as 网), lowercase, without spaces and punctuation, as
+/// substrings: a name containing 中国地震台网 claims 中国地震台网中心. There is no maintained
+/// traditional→simplified crate in the tree, so the traditional spellings are listed.
 const PROTECTED: &[(&str, &str)] = &[
     ("中国地震台网", "cenc"),
+    ("中國地震台網", "cenc"),
+    ("国家地震台网", "cenc"),
+    ("國家地震台網", "cenc"),
+    ("China Earthquake Networks", "cenc"),
     ("中国地震预警网", "cea-eew"),
+    ("中國地震預警網", "cea-eew"),
     ("中国地震局", "cea"),
+    ("中國地震局", "cea"),
+    ("China Earthquake Administration", "cea"),
     ("美国地质调查局", "usgs"),
+    ("美國地質調查局", "usgs"),
+    ("美国地质勘探局", "usgs"),
+    ("美國地質勘探局", "usgs"),
+    ("USGS", "usgs"),
+    ("Geological Survey", "usgs"),
 ];
+
+/// NFKC, lowercase, no whitespace or punctuation.
+fn fold(s: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfkc()
+        .normalize(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 
 pub fn check(ev: &Event) -> Result<(), DecodeError> {
     let Some(name) = ev.sender.name.as_deref() else {
         return Ok(());
     };
-    let name: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    let name = fold(name);
     for (agency, id) in PROTECTED {
-        if name.contains(agency) && !ev.sender.id.eq_ignore_ascii_case(id) {
+        if name.contains(&fold(agency)) && !ev.sender.id.eq_ignore_ascii_case(id) {
             return Err(DecodeError::field(
                 "sender.name",
                 format!(
@@ -60,6 +85,13 @@ mod tests {
             ("evil", "中国 地震台网"),
             ("evil", "转自中国地震局"),
             ("cea", "中国地震预警网"),
+            ("x1", "中國地震台網中心"),
+            ("x2", "中国地震台\u{2F79}中心"),
+            ("x3", "美国地质勘探局"),
+            ("x4", "USGS"),
+            ("x5", "U.S. Geological Survey"),
+            ("x6", "China Earthquake Networks Center"),
+            ("x7", "国家地震台网"),
         ] {
             let e = check(&named(id, name)).expect_err(name).to_string();
             assert!(e.starts_with("field `sender.name`"), "{e}");
