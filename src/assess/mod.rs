@@ -200,13 +200,15 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
         if ev.msg_type == MsgType::Cancel {
             let mut s = state;
             s.cancelled = true;
-            return mk(
-                s,
-                Action::None,
-                "cancellation of an event never published".into(),
-                false,
-                Some(prev),
-            );
+            // An expired warning counts as unpublished (above), but the reason must not say so.
+            let why = match (prev.first_alert_id, prev.expires_ms) {
+                (Some(_), Some(e)) if e < ms(now) => format!(
+                    "cancellation of a warning that already expired at {}: nothing left to lift",
+                    crate::store::from_ms(e)
+                ),
+                _ => "cancellation of an event never published".into(),
+            };
+            return mk(s, Action::None, why, false, Some(prev));
         }
         if publishable(c.class) {
             return mk(
@@ -395,10 +397,12 @@ pub fn order_time(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> (jiff::Time
 /// scheme: an automatic solution and the later reviewed (formal, 正式测定) one, which CENC issues
 /// under different ids. So an event that already holds a report of `ev`'s sender takes a new one
 /// from it only as the other half of an automatic / reviewed pair (in either order).
-/// Origin times this close, from one sender at one place, are one quake: no network reports two
-/// quakes of one place within seconds (a doublet that close is one event in its catalogue), while
-/// an aftershock 40 s later is another.
-pub const SIMULTANEOUS_SECS: f64 = 10.0;
+/// Origin times this close and epicentres this near, from one sender, are one quake: a network
+/// does not report two quakes of one place within its own location error (relays carrying one
+/// report under two ids give identical times), while a second quake 8 s later and 19 km away, or
+/// an aftershock 40 s later, is another and gets its own alert.
+pub const SIMULTANEOUS_SECS: f64 = 3.0;
+pub const SIMULTANEOUS_KM: f64 = 15.0;
 
 pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Option<(EventState, String)> {
     let q = ev.quake.as_ref()?;
@@ -424,7 +428,7 @@ pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Opti
         // One sender, one origin time, one place: one quake, whatever the ids and magnitudes
         // say (a relay's other spelling of the id, a re-issued report, or a forgery that
         // authority then refuses) — never a second quake of the same instant.
-        let simultaneous = holds_sender && dt <= SIMULTANEOUS_SECS && d <= r.match_distance_km;
+        let simultaneous = holds_sender && dt <= SIMULTANEOUS_SECS && d <= SIMULTANEOUS_KM;
         if holds_sender && !formal_of_automatic && !simultaneous {
             continue;
         }

@@ -348,3 +348,19 @@ fn one_senders_reports_of_one_instant_and_place_are_one_quake_whatever_the_ids()
     }
     assert!(same_quake(&c, &aftershock, vec![first.state]).is_none());
 }
+
+#[test]
+fn a_cancel_after_the_warning_expired_says_so() {
+    let c = cfg();
+    let red = weather("red", r#""510100""#, "");
+    let mut first = assess(&c, &red, None, now());
+    assert_eq!(first.action, Action::Alert);
+    first.state.first_alert_id = Some(1);
+    let mut cancel = red.clone();
+    cancel.msg_type = MsgType::Cancel;
+    cancel.sent = "2013-04-20T21:00:00+08:00".parse().unwrap();
+    let later: jiff::Timestamp = "2013-04-20T13:01:00Z".parse().unwrap();
+    let a = assess(&c, &cancel, Some(first.state), later);
+    assert_eq!(a.action, Action::None);
+    assert!(a.reason.contains("already expired"), "{}", a.reason);
+}
