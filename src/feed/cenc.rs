@@ -10,7 +10,7 @@
 //! | FAN Studio `/cea`, `/cea-pr` | `Data` with `eventId` + `epiIntensity`/`updates` (`province` = cea-pr) | automatic |
 //! | CENC app item | `eqid` + `eq_type` | `eq_type` A/M |
 //! | ceic speedsearch | a record with `CATA_ID`, or `{"shuju": [records]}` | `AUTO_FLAG` M = formal |
-//! | cenc.ac.cn open data | `{"code", "data": [items with uniEventId]}` | not stated |
+//! | cenc.ac.cn open data | `{"code", "data": [items with uniEventId]}` | `eqType` CC formal, AU automatic |
 //!
 //! Quirks handled:
 //! - Local times without an offset are Beijing time (+08:00); the app's are epoch milliseconds.
@@ -405,13 +405,19 @@ fn open_data(o: Obj<'_>) -> Result<Event, DecodeError> {
         Some(t) => t,
         None => o.opt_local_time("gmtCreate")?.unwrap_or(origin_time),
     };
+    // eqType is CENC's report type, the prefix of its ids: CC formal (正式测定), AU automatic.
+    let review = match o.opt_str("eqType")?.map(str::trim) {
+        Some("CC") => Some(Review::Reviewed),
+        Some("AU") => Some(Review::Automatic),
+        _ => None,
+    };
     let mut quake = quake(
         &o,
         origin_time,
         ["epiLat", "epiLon", "focDepth", "magnitude"],
         "locName",
         Some("epiIntensity"),
-        None,
+        review,
         1.0,
     )?;
     let mag_type = o.text("magType")?;

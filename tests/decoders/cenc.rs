@@ -205,7 +205,8 @@ fn open_data_catalogs() {
     assert_eq!((q.magnitude, q.depth_km), (7.6, 250.0));
     assert_eq!((q.lat, q.lon), (-18.700001, -175.199997));
     assert_eq!((q.place.as_str(), q.mag_type.as_deref()), ("汤加群岛", None));
-    assert_eq!((q.review, q.max_intensity), (None, None));
+    // eqType "CC": formal.
+    assert_eq!((q.review, q.max_intensity), (Some(Review::Reviewed), None));
     let doc = fixture_text("cenc/cenc_open_data_catalogs_2026-03-24_Tonga_M7.6.json");
     let del = doc.replace("\"isDeleted\": 0", "\"isDeleted\": 1");
     assert_eq!(ok_bytes(del.as_bytes()).msg_type, MsgType::Cancel);
