@@ -137,17 +137,31 @@ pub fn locate(lat: f64, lon: f64) -> Option<&'static Point> {
 }
 
 /// A Chinese name for (lat, lon): "四川省甘孜藏族自治州泸定县附近" (the county is the nearest
-/// seat, so the quake is near it, not necessarily in it), "尼泊尔", "东海海域", or
-/// "南纬30.00度、西经100.00度附近" where no reference point reaches.
+/// seat, so the quake is near it, not necessarily in it), "尼泊尔", "东海海域", or the ocean
+/// ("南太平洋海域") where no reference point reaches — the texts print the coordinates beside the
+/// place, so a coordinates-only place would print them twice.
 pub fn describe(lat: f64, lon: f64) -> String {
     match locate(lat, lon) {
         Some(p) if p.in_china() => format!("{}附近", p.name),
         Some(p) => p.name.to_string(),
-        None => format!(
-            "{}、{}附近",
-            super::context::coord(lat, "北纬", "南纬"),
-            super::context::coord(lon, "东经", "西经")
-        ),
+        None => format!("{}海域", ocean(lat, lon)),
+    }
+}
+
+/// The ocean of a point no reference point reaches (far from every coast in the table), by
+/// coarse boxes: enough to say which ocean, the coordinates say where in it.
+fn ocean(lat: f64, lon: f64) -> &'static str {
+    let half = |n: &'static str, s: &'static str| if lat >= 0.0 { n } else { s };
+    if lat <= -60.0 {
+        "南大洋"
+    } else if lat >= 66.0 {
+        "北冰洋"
+    } else if (20.0..=120.0).contains(&lon) && lat < 25.0 {
+        "印度洋"
+    } else if (-70.0..20.0).contains(&lon) {
+        half("北大西洋", "南大西洋")
+    } else {
+        half("北太平洋", "南太平洋")
     }
 }
 
@@ -288,7 +302,9 @@ mod tests {
     #[test]
     fn far_from_everything_is_coordinates() {
         assert_eq!(locate(-30.0, -100.0), None);
-        assert_eq!(describe(-30.0, -100.0), "南纬30.00度、西经100.00度附近");
+        assert_eq!(describe(-30.0, -100.0), "南太平洋海域");
+        assert_eq!(describe(-40.0, -20.0), "南大西洋海域");
+        assert_eq!(describe(-30.0, 80.0), "印度洋海域");
         assert_eq!(describe(29.59, 102.08), "四川省甘孜藏族自治州泸定县附近");
         assert_eq!(describe(28.23, 84.73), "尼泊尔");
     }
