@@ -483,7 +483,7 @@ fn freshness(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> Option<String> {
     }
 }
 
-/// What changed that the public should know (DESIGN.md: class, magnitude ±0.3, epicentre
+/// What changed that the public should know (docs/design.md: class, magnitude ±0.3, epicentre
 /// moved, colour). Churn (a new `updated`, felt counts) is not a change.
 fn material_changes(cfg: &Config, prev: &EventState, ev: &Event, class: Class) -> Vec<String> {
     let mut out = Vec::new();

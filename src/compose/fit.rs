@@ -2,7 +2,7 @@
 //!
 //! Weibo's share.json allows 140 characters and requires a link on the app's safe domain. We
 //! count every Unicode character as one — the platform's exact rule for mixed text is not
-//! documented (platforms.md §9.1), and counting each as one never overshoots. Templates offer
+//! documented (docs/platforms.md §9.1), and counting each as one never overshoots. Templates offer
 //! shorter forms through `fit` (0 = full, 1 = shorter, 2 = facts only); the first that fits is
 //! used. If even the facts-only form is too long, it is the feed's free text that is too long —
 //! a place name of hundreds of characters — and an emergency must not go unposted for that: the

@@ -1,6 +1,6 @@
-//! The operator's configuration: one TOML file (DESIGN.md, "Configuration").
+//! The operator's configuration: one TOML file (docs/design.md, "Configuration").
 //!
-//! Keys named in DESIGN.md are public contract. Unknown keys are errors (a typo in an emergency
+//! Keys named in docs/design.md are public contract. Unknown keys are errors (a typo in an emergency
 //! rule must not silently fall back to a default), and every error names the key and the line.
 //! Secrets may be inline, in a `_file`, or in a systemd credential (`$CREDENTIALS_DIRECTORY`).
 
@@ -374,7 +374,7 @@ pub struct ChannelConfig {
     /// The server's public IP, sent as `rip` (required by share.json).
     pub rip: Option<String>,
     /// Posts the account may make in any rolling hour (share.json allows 30 per authorised
-    /// user, platforms.md §9.5); beyond it posts wait for a free slot, emergencies first.
+    /// user, docs/platforms.md §9.5); beyond it posts wait for a free slot, emergencies first.
     #[serde(default = "d_posts_per_hour")]
     pub posts_per_hour: u32,
     /// Of those, how many one source (feed key, or all unsigned feeds together) may use, so a

@@ -1,4 +1,4 @@
-//! Mass-send confirmation: WeChat's success answer only means the job was accepted (platforms.md
+//! Mass-send confirmation: WeChat's success answer only means the job was accepted (docs/platforms.md
 //! §4.1); the job finishes later. `mass/get` is polled on a widening schedule until the job is
 //! final. SEND_FAIL turns the delivery into a failure, surfaced like any other.
 

@@ -1,4 +1,4 @@
-//! Emergency fallbacks: WeChat has no emergency exemption (platforms.md §6). When it refuses an
+//! Emergency fallbacks: WeChat has no emergency exemption (docs/platforms.md §6). When it refuses an
 //! emergency for quota or permission, the delivery falls back along the WeChat channel's
 //! `emergency_fallback` list, in order, one step after the other: `freepublish` (the same
 //! account's free publish — no push, no quota) and other channels by name (the WeCom robot,

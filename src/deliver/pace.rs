@@ -2,7 +2,7 @@
 //! it per source, and the order in which waiting posts go.
 //!
 //! share.json allows about 30 posts an hour per authorised user and answers 10024 beyond
-//! (platforms.md §9.5); before this, a flood of 50 fake emergencies spent the 30 and the real
+//! (docs/platforms.md §9.5); before this, a flood of 50 fake emergencies spent the 30 and the real
 //! one waited behind 20 rate-limited retries. Now: posts past the budget **wait** for the next
 //! free slot (until their deadline, then they expire with the reason); the next post is the
 //! highest class first (emergency, routine, info), oldest first within a class; and one source

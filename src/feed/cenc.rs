@@ -1,6 +1,6 @@
 //! The JSON shapes in which China Earthquake Networks Center (CENC, 中国地震台网) quick reports
 //! and China Earthquake Administration early warnings (中国地震预警网) are relayed
-//! (`feeds.md` §2; samples in `tests/fixtures/feeds/cenc/`).
+//! (`docs/sources.md` §2; samples in `tests/fixtures/feeds/cenc/`).
 //!
 //! | shape | recognised by | review |
 //! |---|---|---|

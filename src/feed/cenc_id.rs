@@ -2,7 +2,7 @@
 //!
 //! CENC numbers a quick report `<type>.<YYYYMMDDhhmmss>` in Beijing time, with `AU` for the
 //! automatic solution and `CC` for the formal one (正式测定). The relays pass that id on with their
-//! own decorations, so one report arrives under several spellings (feeds.md §2):
+//! own decorations, so one report arrives under several spellings (docs/sources.md §2):
 //!
 //! | relay | id as sent | CENC's id |
 //! |---|---|---|

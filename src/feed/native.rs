@@ -1,4 +1,4 @@
-//! The native `alert-feed/1` JSON schema (DESIGN.md, "Feed contract").
+//! The native `alert-feed/1` JSON schema (docs/design.md, "Feed contract").
 //!
 //! Written against `serde_json::Value` rather than derived structs so that every rejection names
 //! the exact field path (`quake.magnitude: must be a number`) — the provider needs that, and

@@ -20,7 +20,7 @@ pub fn shanghai() -> TimeZone {
     TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(8)))
 }
 
-/// The quota day a timestamp falls in. platforms.md §1/§4: boundary assumed 00:00 Asia/Shanghai
+/// The quota day a timestamp falls in. docs/platforms.md §1/§4: boundary assumed 00:00 Asia/Shanghai
 /// (marked ⚠ UNCONFIRMED there).
 pub fn quota_day(ts: Timestamp) -> Date {
     ts.to_zoned(shanghai()).date()

@@ -1,4 +1,4 @@
-//! Fake WeChat Official Account API (`api.weixin.qq.com`), per platforms.md §0–§5 and §10.5–§10.15.
+//! Fake WeChat Official Account API (`api.weixin.qq.com`), per docs/platforms.md §0–§5 and §10.5–§10.15.
 //!
 //! Modelled account: a verified *subscription* account (one successful mass send per quota day),
 //! mass-send protocol accepted, API protection off, caller IP whitelisted.
@@ -7,7 +7,7 @@
 //! `{"errcode":N,"errmsg":"<text> rid: <hex>"}`. Only paths this fake does not implement get a
 //! plain 404 (a fake-only behaviour), and `set_http_status_override` simulates a proxy in front.
 //!
-//! Choices where platforms.md is silent or ⚠ UNCONFIRMED (kept conservative, documented here):
+//! Choices where docs/platforms.md is silent or ⚠ UNCONFIRMED (kept conservative, documented here):
 //! - `filter` / `filter.is_to_all` missing, or `is_to_all:false` without `tag_id` → 47001; any
 //!   integer tag id is accepted (no tag registry, so 45159 is never produced).
 //! - Only `text` and `mpnews` are implemented; every other msgtype → 40008.

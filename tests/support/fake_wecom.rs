@@ -1,10 +1,10 @@
 //! Fake WeCom group-robot webhook (`qyapi.weixin.qq.com/cgi-bin/webhook/send`), per
-//! platforms.md §8 and §10.19.
+//! docs/platforms.md §8 and §10.19.
 //!
 //! Transport as on the real platform: HTTP 200 with `{"errcode":N,"errmsg":"…"}`; WeCom errmsgs
 //! carry `hint: [<digits>], from ip: <ip>, more info at …?e=<code>`.
 //!
-//! ⚠ UNCONFIRMED codes (platforms.md has none; these are our assumptions):
+//! ⚠ UNCONFIRMED codes (docs/platforms.md has none; these are our assumptions):
 //! - over-length content (text > 2048 bytes, markdown/markdown_v2 > 4096 bytes) → **40058**;
 //! - more than 20 messages in a sliding 60 s window → **45009** (§8/§10.19 default);
 //! - body that is not a JSON object → 40008 "Warning: wrong json format. invalid message type";
@@ -117,7 +117,7 @@ impl FakeWecom {
 fn fail(code: i64, text: &str) -> Value {
     let hint = common::random_digits(25);
     let errmsg = if code == 93000 {
-        // Exact shape quoted in platforms.md §8 (note the " , " before "from ip").
+        // Exact shape quoted in docs/platforms.md §8 (note the " , " before "from ip").
         format!("{text}, hint: [{hint}] , from ip: 127.0.0.1, {MORE_INFO}{code}")
     } else {
         format!("{text}, hint: [{hint}], from ip: 127.0.0.1, {MORE_INFO}{code}")

@@ -1,12 +1,12 @@
-//! Fake Sina Weibo posting API (`api.weibo.com/2/statuses/share.json`), per platforms.md §0,
+//! Fake Sina Weibo posting API (`api.weibo.com/2/statuses/share.json`), per docs/platforms.md §0,
 //! §9 and §10.1/§10.20.
 //!
 //! Transport as on the real platform: errors are **non-2xx** with
 //! `{"error":"…","error_code":N,"request":"/2/statuses/share.json"}`. The status per code is
-//! ⚠ UNCONFIRMED in platforms.md; we use its default mapping (§10.1): 401 token errors,
+//! ⚠ UNCONFIRMED in docs/platforms.md; we use its default mapping (§10.1): 401 token errors,
 //! 400 content/parameter errors, 403 rate limits.
 //!
-//! Choices where platforms.md is silent or ⚠ UNCONFIRMED:
+//! Choices where docs/platforms.md is silent or ⚠ UNCONFIRMED:
 //! - `#topic#` (a `#`, at least one character, another `#`) is rejected with **400 + 10017**
 //!   ("Parameter (status)'s value invalid …"): §9.1 forbids topics and §10.20 says "reject" without
 //!   naming a code; 10017 is the v2 code for an invalid parameter value (§9.4).

@@ -1,4 +1,4 @@
-//! Access-token pools of the fake WeChat server (platforms.md §1, §2, §3, §10.5–§10.7).
+//! Access-token pools of the fake WeChat server (docs/platforms.md §1, §2, §3, §10.5–§10.7).
 //!
 //! - Classic `/cgi-bin/token`: each fetch supersedes the previous classic token, which keeps
 //!   working for a 5-minute hand-over; ≤ 2000 fetches per quota day (45009 beyond).

@@ -1,12 +1,12 @@
 //! WeChat Official Account: mass send (`message/mass/sendall`) to all followers.
 //!
-//! platforms.md §1–§4: errors come as HTTP 200 with `errcode`. The access token has one holder
+//! docs/platforms.md §1–§4: errors come as HTTP 200 with `errcode`. The access token has one holder
 //! here, refreshed before expiry and on 40001/40014/42001 (then the send is retried once);
 //! `clientmsgid` is the delivery id, so a resend after a crash or a lost answer is caught by the
 //! platform: 45065 means it was already sent (we keep the returned `msg_id`), 45066 means "same
 //! id within a minute, wait".
 //!
-//! A push counts as delivered only on the answer platforms.md §4.1 gives for an accepted job:
+//! A push counts as delivered only on the answer docs/platforms.md §4.1 gives for an accepted job:
 //! `errcode` 0 and the job's `msg_id` (which `mass/get` then follows). Any other HTTP 200 body —
 //! no `errcode`, no or a malformed `msg_id` — is in doubt: the job may have been created. It is
 //! a retryable failure, never a refusal: a refusal would give the quota back and could start the
@@ -145,7 +145,7 @@ impl Wechat {
     }
 
     /// Free publish (draft/add, then freepublish/submit): the article is on the account's page
-    /// and reachable by link, but nobody is notified and no mass quota is used (platforms.md
+    /// and reachable by link, but nobody is notified and no mass quota is used (docs/platforms.md
     /// §5). The emergency fallback when the day's push is gone.
     async fn free_publish(&self, req: &Request) -> Result<Receipt, SendError> {
         let title: String = req
@@ -287,7 +287,7 @@ fn errmsg(v: &Value) -> String {
     v.get("errmsg").and_then(Value::as_str).unwrap_or("").to_string()
 }
 
-/// What each errcode means for us (platforms.md §3, §4.7). Anything unknown is permanent:
+/// What each errcode means for us (docs/platforms.md §3, §4.7). Anything unknown is permanent:
 /// retrying an error we do not understand into a platform that enforces quotas is worse than
 /// telling the officer.
 pub fn classify(code: i64, errmsg: &str) -> SendError {

@@ -1,4 +1,4 @@
-//! WeCom (企业微信) group robot: the office staff's group (platforms.md §8).
+//! WeCom (企业微信) group robot: the office staff's group (docs/platforms.md §8).
 //!
 //! Used to tell the officers what alertd did — above all when WeChat refused an emergency and a
 //! fallback was taken. Errors come as HTTP 200 with `errcode`; 20 messages a minute per robot.

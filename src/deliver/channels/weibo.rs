@@ -1,4 +1,4 @@
-//! Sina Weibo: `2/statuses/share.json` (platforms.md §9).
+//! Sina Weibo: `2/statuses/share.json` (docs/platforms.md §9).
 //!
 //! Errors come as non-2xx with `error_code` (an integer, in old answers a string). An identical
 //! post (20019/20111) means the earlier attempt went through: delivered. Rate limits back off;
