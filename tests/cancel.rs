@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::Duration;
-use support::harness::{quake, wait_for, Env};
+use support::harness::{quake, wait_for, Env, Status};
 
 const SENDER: &str = "sc.cma.gov.cn";
 const ALERT_ID: &str = "SC-510100-20260701060000-BY-RED";
@@ -51,19 +51,17 @@ fn alert_ref() -> String {
 
 async fn settle(env: &Env, journaled: i64) {
     wait_for("journaled", 10, || {
-        env.count("SELECT COUNT(*) FROM journal") == journaled
+        env.counts().journal == journaled
     })
     .await;
     wait_for("nothing pending", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
 }
 
 fn journal_reason(env: &Env, id: i64) -> String {
-    env.db()
-        .query_row("SELECT reason FROM journal WHERE id = ?1", [id], |r| r.get(0))
-        .expect("journal row")
+    env.journal_entry(id).reason
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +91,7 @@ async fn an_info_less_cap_cancel_lifts_the_red_warning_it_references_by_name_and
         "{}",
         journal_reason(&env, 2)
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1);
+    assert_eq!(env.counts().alerts, 1);
 
     // The provider's own Cancel, with no info block at all.
     env.clock.set("2026-07-01T12:00:01+08:00".parse().expect("t"));
@@ -123,22 +121,15 @@ async fn an_info_less_cap_cancel_lifts_the_red_warning_it_references_by_name_and
     // WeChat: the alert's push only; the cancellation is skipped by the cancel rule.
     assert_eq!(env.wechat.jobs().len(), 1);
     let deliveries = env.deliveries();
-    assert!(deliveries.iter().all(|d| d.1 != "failed"), "{deliveries:#?}");
+    assert!(deliveries.iter().all(|d| d.status != Status::Failed), "{deliveries:#?}");
     let wechat_cancel = deliveries
         .iter()
-        .filter(|d| d.0 == "wechat")
+        .filter(|d| d.channel == "wechat")
         .nth(1)
         .expect("the cancel's WeChat decision");
-    assert_eq!(wechat_cancel.1, "skipped", "{wechat_cancel:?}");
-    assert!(wechat_cancel.2.starts_with("cancellation:"), "{wechat_cancel:?}");
-    let actions: Vec<String> = env
-        .db()
-        .prepare("SELECT action FROM alerts ORDER BY id")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
+    assert_eq!(wechat_cancel.status, Status::Skipped, "{wechat_cancel:?}");
+    assert!(wechat_cancel.decision.starts_with("cancellation:"), "{wechat_cancel:?}");
+    let actions: Vec<String> = env.alerts().into_iter().map(|a| a.action).collect();
     assert_eq!(actions, ["alert", "cancel"]);
     d.shutdown();
     d.wait().await;
@@ -161,8 +152,8 @@ async fn a_bare_cancel_of_an_event_alertd_does_not_know_is_recorded_and_publishe
     settle(&env, 1).await;
     let reason = journal_reason(&env, 1);
     assert!(reason.contains("no event alertd knows"), "{reason}");
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 0);
-    assert_eq!(env.count("SELECT COUNT(*) FROM deliveries"), 0);
+    assert_eq!(env.counts().alerts, 0);
+    assert_eq!(env.counts().deliveries, 0);
     d.shutdown();
     d.wait().await;
 }

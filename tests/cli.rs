@@ -220,13 +220,13 @@ async fn the_quickstart_runs_on_embedded_defaults() {
         .filter_map(|d| d["status"].as_str())
         .collect();
     assert_eq!(outcomes, vec!["dry_run", "dry_run"]);
-    let request: String = rusqlite::Connection::open(dir.path().join("alertd-data/alertd.db"))
+    let request: String = alertd::store::inspect::Inspect::open(&dir.path().join("alertd-data/alertd.db"))
         .expect("db")
-        .query_row(
-            "SELECT request FROM deliveries WHERE channel = 'weibo'",
-            [],
-            |r| r.get(0),
-        )
+        .deliveries()
+        .expect("deliveries")
+        .into_iter()
+        .find(|d| d.channel == "weibo")
+        .and_then(|d| d.request)
         .expect("request");
     assert!(
         request.starts_with("POST https://api.weibo.com/2/statuses/share.json"),

@@ -5,7 +5,7 @@ mod support;
 
 use alertd::clock::Clock;
 use std::time::Duration;
-use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, LINK};
+use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, Status, LINK};
 
 const T0: &str = "2026-11-26T10:00:00+08:00";
 
@@ -40,17 +40,17 @@ async fn lushan_gives_one_push_and_one_post_and_weibo_does_not_wait_for_wechat()
     let wechat_state = env
         .deliveries()
         .into_iter()
-        .find(|d| d.0 == "wechat")
-        .map(|d| d.1);
+        .find(|d| d.channel == "wechat")
+        .map(|d| d.status);
     assert_eq!(
-        wechat_state.as_deref(),
-        Some("pending"),
+        wechat_state,
+        Some(Status::Pending),
         "Weibo was posted while WeChat was still waiting"
     );
 
     wait_for("the WeChat job", 10, || env.wechat.jobs().len() == 1).await;
     wait_for("both delivered", 10, || {
-        env.deliveries().iter().all(|d| d.1 == "delivered")
+        env.deliveries().iter().all(|d| d.status == Status::Delivered)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -105,14 +105,14 @@ async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
     let second = env
         .deliveries()
         .into_iter()
-        .filter(|d| d.0 == "wechat")
+        .filter(|d| d.channel == "wechat")
         .nth(1)
         .expect("second wechat row");
-    assert_eq!(second.1, "skipped");
+    assert_eq!(second.status, Status::Skipped);
     assert!(
-        second.2.contains("daily quota used (1/1 on 2026-11-26)"),
+        second.decision.contains("daily quota used (1/1 on 2026-11-26)"),
         "{}",
-        second.2
+        second.decision
     );
     assert_eq!(env.wechat.jobs().len(), 1, "WeChat pushed once");
     assert_eq!(
@@ -138,8 +138,8 @@ async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
     .await;
     wait_for("third decision", 10, || env.deliveries().len() == 6).await;
     assert_eq!(
-        env.deliveries()[4].1,
-        "skipped",
+        env.deliveries()[4].status,
+        Status::Skipped,
         "23:59 is still the same local day"
     );
     env.clock.set("2026-11-27T00:00:30+08:00".parse().expect("t"));
@@ -157,13 +157,11 @@ async fn one_push_a_day_survives_restart_and_rolls_over_at_local_midnight() {
     )
     .await;
     wait_for("push on the new day", 10, || env.wechat.jobs().len() == 2).await;
-    let c = env.db();
-    let days: Vec<(String, i64)> = c
-        .prepare("SELECT day, used FROM ledger WHERE channel = 'wechat' ORDER BY day")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    let days: Vec<(String, i64)> = env
+        .ledger()
+        .into_iter()
+        .filter(|l| l.channel == "wechat")
+        .map(|l| (l.day, l.used))
         .collect();
     assert_eq!(
         days,
@@ -207,29 +205,23 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
     );
     assert_eq!(env.weibo.posts().len(), 5, "Weibo posts every one");
 
-    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.0 == "wechat").collect();
+    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.channel == "wechat").collect();
     for w in &wechat[1..4] {
-        assert_eq!(w.1, "delivered");
-        assert!(w.2.starts_with("emergency override: daily quota used"), "{}", w.2);
+        assert_eq!(w.status, Status::Delivered);
+        assert!(w.decision.starts_with("emergency override: daily quota used"), "{}", w.decision);
     }
-    assert_eq!(wechat[4].1, "held");
-    assert!(wechat[4].2.contains("flood guard"), "{}", wechat[4].2);
+    assert_eq!(wechat[4].status, Status::Held);
+    assert!(wechat[4].decision.contains("flood guard"), "{}", wechat[4].decision);
 
     let c = env.db();
-    let overrides: Vec<(String, String)> = c
-        .prepare("SELECT actor, reason FROM audit WHERE kind = 'override' ORDER BY id")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
+    let overrides = env.audit_of("override");
     assert_eq!(overrides.len(), 3);
     assert!(
-        overrides[0].0.contains("rules.quake[0]"),
+        overrides[0].actor.contains("rules.quake[0]"),
         "audited with the rule: {}",
-        overrides[0].0
+        overrides[0].actor
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"), 1);
+    assert_eq!(env.audit_of("held").len(), 1);
     assert_eq!(alertd::store::audit::verify(&c).expect("verify"), None);
     d.shutdown();
     d.wait().await;
@@ -247,21 +239,25 @@ async fn the_platform_refusing_an_override_is_recorded_and_the_quota_stays_used(
     wait_for("override answered", 10, || {
         env.deliveries()
             .iter()
-            .filter(|d| d.0 == "wechat")
+            .filter(|d| d.channel == "wechat")
             .nth(1)
-            .is_some_and(|d| d.1 == "failed")
+            .is_some_and(|d| d.status == Status::Failed)
     })
     .await;
     let w = env
         .deliveries()
         .into_iter()
-        .filter(|d| d.0 == "wechat")
+        .filter(|d| d.channel == "wechat")
         .nth(1)
         .expect("row");
-    assert!(w.3.contains("WeChat 45028"), "{}", w.3);
+    assert!(w.error().contains("WeChat 45028"), "{}", w.error());
     assert_eq!(env.wechat.sendall_attempts(), 2, "45028 is not retried");
     assert_eq!(
-        env.count("SELECT used FROM ledger WHERE channel = 'wechat'"),
+        env.ledger()
+            .iter()
+            .find(|l| l.channel == "wechat")
+            .expect("a WeChat ledger day")
+            .used,
         2,
         "45028 does not give quota back"
     );
@@ -305,16 +301,14 @@ async fn bad_input_is_rejected_with_a_reason_and_the_next_good_message_goes_out(
         env.publish("feeds/seismic/cenc", payload).await;
     }
     wait_for("all rejected", 10, || {
-        env.count("SELECT COUNT(*) FROM journal WHERE status = 'rejected'") == cases.len() as i64
+        env.count_journal(|j| j.status == "rejected") == cases.len() as i64
     })
     .await;
     let reasons: Vec<String> = env
-        .db()
-        .prepare("SELECT reason FROM journal WHERE status = 'rejected' ORDER BY id")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+        .journal()
+        .into_iter()
+        .filter(|j| j.status == "rejected")
+        .map(|j| j.reason)
         .collect();
     for ((_, want), got) in cases.iter().zip(&reasons) {
         assert!(got.contains(want), "expected {want:?} in {got:?}");
@@ -346,11 +340,11 @@ async fn redelivered_and_repeated_messages_are_processed_once() {
             .expect("json");
     env.publish("feeds/seismic/other-relay", &reformatted).await;
     wait_for("duplicates counted", 10, || {
-        env.count("SELECT COALESCE(SUM(duplicates),0) FROM journal") == 2
+        env.journal().iter().map(|j| j.duplicates).sum::<i64>() == 2
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 1);
+    assert_eq!(env.counts().journal, 1);
     assert_eq!(env.weibo.posts().len(), 1);
     assert_eq!(env.wechat.jobs().len(), 1);
     d.shutdown();
@@ -402,25 +396,23 @@ async fn exercises_never_reach_a_live_channel() {
         .replace("\"actual\"", "\"exercise\"");
     env.publish("feeds/seismic/cenc", ex.as_bytes()).await;
     wait_for("dry-run recorded", 10, || {
-        env.deliveries().iter().filter(|d| d.1 == "dry_run").count() == 2
+        env.deliveries().iter().filter(|d| d.status == Status::DryRun).count() == 2
     })
     .await;
     assert_eq!(env.wechat.sendall_attempts(), 0);
     assert_eq!(env.weibo.attempts(), 0);
     let req: String = env
-        .db()
-        .query_row(
-            "SELECT request FROM deliveries WHERE channel = 'wechat'",
-            [],
-            |r| r.get(0),
-        )
+        .deliveries()
+        .into_iter()
+        .find(|d| d.channel == "wechat")
+        .and_then(|d| d.request)
         .expect("request");
     assert!(
         req.contains("/cgi-bin/message/mass/sendall?access_token=***") && req.contains("7.0级地震"),
         "{req}"
     );
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM ledger"),
+        env.ledger().len(),
         0,
         "exercises use no quota"
     );
@@ -474,8 +466,8 @@ async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
     }
     wait_for("overrides sent", 10, || env.wechat.jobs().len() == 5).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.0 == "wechat").collect();
-    let states: Vec<&str> = wechat[1..].iter().map(|w| w.1.as_str()).collect();
+    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.channel == "wechat").collect();
+    let states: Vec<&str> = wechat[1..].iter().map(|w| w.status.as_str()).collect();
     assert_eq!(
         states,
         [
@@ -491,15 +483,15 @@ async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
     );
     for w in &wechat[4..7] {
         assert!(
-            w.2.starts_with(
+            w.decision.starts_with(
                 "override flood guard: 3 of 3 overrides in the last hour from source \"unsigned\""
             ),
             "{}",
-            w.2
+            w.decision
         );
     }
     assert_eq!(env.wechat.jobs().len(), 5, "1 routine + 4 overrides");
-    assert_eq!(env.count("SELECT COUNT(*) FROM audit WHERE kind = 'held'"), 3);
+    assert_eq!(env.audit_of("held").len(), 3);
     d.shutdown();
     d.wait().await;
 }
@@ -577,29 +569,26 @@ async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergenc
     );
     assert_eq!(posts.iter().filter(|p| p.text.contains("芦山县")).count(), 1);
     assert_eq!(env.wechat.jobs().len(), 5, "the real one overrode once");
-    let c = env.db();
-    let (status, decision): (String, String) = c
-        .query_row(
-            "SELECT d.status, d.decision FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE a.event_key LIKE '%real-m7%' AND d.channel = 'wechat'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let real = env
+        .deliveries_of(|a| a.event_key.contains("real-m7"))
+        .into_iter()
+        .find(|d| d.channel == "wechat")
         .expect("the real one's WeChat delivery");
-    assert_eq!(status, "delivered");
-    assert!(decision.starts_with("emergency override"), "{decision}");
+    assert_eq!(real.status, Status::Delivered);
+    assert!(real.decision.starts_with("emergency override"), "{}", real.decision);
+    let rogue = env.deliveries_of(|a| a.bucket == "rogue");
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.bucket = 'rogue' AND d.channel = 'wechat' AND d.status = 'held'"),
+        rogue
+            .iter()
+            .filter(|d| d.channel == "wechat" && d.status == Status::Held)
+            .count(),
         46,
         "the flood's overrides beyond 3 are held"
     );
-    let waiting: String = c
-        .query_row(
-            "SELECT d.last_error FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE a.bucket = 'rogue' AND d.channel = 'weibo' AND d.status = 'pending' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+    let waiting: String = rogue
+        .iter()
+        .find(|d| d.channel == "weibo" && d.status == Status::Pending)
+        .and_then(|d| d.last_error.clone())
         .expect("a waiting flood post");
     assert!(
         waiting.contains("source \"rogue\" made 15 posts in the last hour"),

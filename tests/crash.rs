@@ -6,7 +6,7 @@ mod support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::harness::{assert_no_secrets, quake, wait_for, Env};
+use support::harness::{assert_no_secrets, quake, wait_for, Env, Status};
 
 fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
     let log = std::fs::OpenOptions::new()
@@ -80,7 +80,7 @@ async fn interrupted_mid_delivery(signal: &str) {
     })
     .await;
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"),
+        env.counts().pending,
         6
     );
 
@@ -104,21 +104,19 @@ async fn interrupted_mid_delivery(signal: &str) {
     let mut child = spawn(&cfg, &log);
     let _second = support::harness::KillOnDrop(child.id());
     wait_for("all delivered after restart", 30, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 6
+        env.count_deliveries(|d| d.status == Status::Delivered) == 6
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(env.wechat.jobs().len(), 3, "exactly one WeChat job per alert");
     assert_eq!(env.weibo.posts().len(), 3, "exactly one Weibo post per alert");
 
-    let c = env.db();
+    let c = env.inspect();
     for job in env.wechat.jobs() {
         let stored: String = c
-            .query_row(
-                "SELECT platform_ref FROM deliveries WHERE id = ?1",
-                [&job.clientmsgid],
-                |r| r.get(0),
-            )
+            .delivery(&job.clientmsgid)
+            .expect("read")
+            .and_then(|d| d.platform_ref)
             .expect("delivery for the job");
         assert_eq!(
             stored,
@@ -126,13 +124,12 @@ async fn interrupted_mid_delivery(signal: &str) {
             "the resumed send adopted the original msg_id (45065)"
         );
     }
-    let notes: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND last_error LIKE '20019%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
+    let notes = c
+        .deliveries()
+        .expect("deliveries")
+        .iter()
+        .filter(|d| d.channel == "weibo" && d.error().starts_with("20019"))
+        .count();
     // A post whose answer was lost is resent and answered 20019 (identical content), counted as
     // delivered: once after SIGKILL; after SIGTERM the grace period may already have retried
     // one, so one or two.
@@ -185,7 +182,7 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
     let emergency = quake("pace-e", 1, 6.2, 30.3, 103.0, "四川省雅安市芦山县", &origin);
     env.publish("feeds/seismic/cenc", &emergency).await;
     wait_for("the emergency queued behind it", 20, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND status = 'pending'") == 2
+        env.count_deliveries(|d| d.channel == "weibo" && d.status == Status::Pending) == 2
     })
     .await;
     let _ = Command::new("kill")
@@ -198,7 +195,7 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
     let mut child = spawn(&cfg, &log);
     let _second = support::harness::KillOnDrop(child.id());
     wait_for("both Weibo deliveries done", 30, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND status = 'delivered'") == 2
+        env.count_deliveries(|d| d.channel == "weibo" && d.status == Status::Delivered) == 2
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -210,14 +207,11 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
         posts.iter().map(|p| &p.text).collect::<Vec<_>>()
     );
     assert!(posts[0].text.contains("安州区") && posts[1].text.contains("芦山县"));
-    let c = env.db();
-    let note: String = c
-        .query_row(
-            "SELECT COALESCE(d.last_error, '') FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE a.event_key LIKE '%pace-r%' AND d.channel = 'weibo'",
-            [],
-            |r| r.get(0),
-        )
+    let note: String = env
+        .deliveries_of(|a| a.event_key.contains("pace-r"))
+        .iter()
+        .find(|d| d.channel == "weibo")
+        .map(|d| d.error().to_string())
         .expect("the routine post");
     assert!(
         note.starts_with("20019"),

@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 use support::fake_wecom::{self, FakeWecom};
-use support::harness::{assert_no_secrets, logs, quake, wait_for, Env};
+use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, Status};
 
 const DIGEST: &str = "routine = \"digest\"\ndigest_at = \"18:00\"\n";
 
@@ -34,13 +34,12 @@ async fn three_routine_quakes(env: &Env) {
     }
 }
 
-fn digest_rows(env: &Env) -> Vec<(String, String)> {
-    env.db()
-        .prepare("SELECT status, decision FROM deliveries WHERE channel = 'wechat' AND alert_id IN (SELECT id FROM alerts WHERE action = 'alert') ORDER BY created_ms")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+/// (status, decision) of the WeChat deliveries of the alerts (not the digest), in creation order.
+fn digest_rows(env: &Env) -> Vec<(Status, String)> {
+    env.deliveries_of(|a| a.action == "alert")
+        .into_iter()
+        .filter(|d| d.channel == "wechat")
+        .map(|d| (d.status, d.decision))
         .collect()
 }
 
@@ -55,7 +54,7 @@ async fn three_routine_quakes_post_at_once_on_weibo_and_share_one_wechat_digest_
         "nothing pushed before the digest"
     );
     for (status, why) in digest_rows(&env) {
-        assert_eq!(status, "digest");
+        assert_eq!(status, Status::Digest);
         assert!(why.contains("waits for the 18:00 digest"), "{why}");
     }
 
@@ -72,7 +71,7 @@ async fn three_routine_quakes_post_at_once_on_weibo_and_share_one_wechat_digest_
     assert!(digest.starts_with("【11月26日地震及预警信息汇总】"), "{digest}");
     assert!(digest_rows(&env)
         .iter()
-        .all(|(s, why)| s == "digested" && why.contains("18:00 digest")));
+        .all(|(s, why)| *s == Status::Digested && why.contains("18:00 digest")));
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(env.wechat.jobs().len(), 1, "exactly one digest");
     assert_eq!(env.weibo.posts().len(), 3);
@@ -112,17 +111,17 @@ async fn an_emergency_takes_the_push_and_the_digest_goes_to_weibo_only() {
     assert!(post.text.chars().count() <= 140);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(env.wechat.jobs().len(), 1, "no second WeChat push");
-    for (status, why) in digest_rows(&env).into_iter().filter(|(s, _)| s != "delivered") {
-        assert_eq!(status, "skipped");
+    for (status, why) in digest_rows(&env)
+        .into_iter()
+        .filter(|(s, _)| *s != Status::Delivered)
+    {
+        assert_eq!(status, Status::Skipped);
         assert!(
             why.contains("digest went to Weibo only: the day's push was used (1/1 on 2026-11-26)"),
             "{why}"
         );
     }
-    let outcome: String = env
-        .db()
-        .query_row("SELECT outcome FROM digests", [], |r| r.get(0))
-        .expect("digest row");
+    let outcome: String = env.digests().into_iter().next().expect("digest row").outcome;
     assert_eq!(outcome, "weibo");
     d.shutdown();
     d.wait().await;
@@ -160,7 +159,7 @@ async fn restarts_at_17_59_and_18_01_send_the_digest_exactly_once() {
     d.wait().await;
     assert_eq!(env.wechat.jobs().len(), 1, "the digest went out exactly once");
     assert_eq!(env.wechat.sendall_attempts(), 1);
-    assert_eq!(env.count("SELECT COUNT(*) FROM digests"), 1);
+    assert_eq!(env.counts().digests, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,19 +203,21 @@ async fn wechat_refusing_an_emergency_falls_back_to_free_publish_then_the_wecom_
     let draft = env.wechat.drafts()[0].to_string();
     assert!(draft.contains("6.5级地震"), "{draft}");
 
-    let rows: Vec<(String, String, String, String)> = env
-        .db()
-        .prepare("SELECT channel, op, status, COALESCE(last_error, '') FROM deliveries WHERE channel IN ('wechat', 'wecom') ORDER BY created_ms, rowid")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    // (channel, op, status, last_error) of the WeChat and WeCom deliveries, in creation order.
+    let rows: Vec<(String, String, Status, String)> = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.channel == "wechat" || d.channel == "wecom")
+        .map(|d| {
+            let error = d.error().to_string();
+            (d.channel, d.op, d.status, error)
+        })
         .collect();
     let wechat_send = rows
         .iter()
         .find(|r| r.0 == "wechat" && r.1 == "send")
         .expect("send row");
-    assert_eq!(wechat_send.2, "failed");
+    assert_eq!(wechat_send.2, Status::Failed);
     assert!(wechat_send.3.contains("WeChat 45028"), "{}", wechat_send.3);
     let fp = rows
         .iter()
@@ -225,17 +226,10 @@ async fn wechat_refusing_an_emergency_falls_back_to_free_publish_then_the_wecom_
     let notice = rows.iter().position(|r| r.1 == "notice").expect("notice step");
     assert!(fp < notice, "free publish first, then the robot: {rows:?}");
     assert!(
-        rows[fp].2 == "delivered" && rows[notice].2 == "delivered",
+        rows[fp].2 == Status::Delivered && rows[notice].2 == Status::Delivered,
         "{rows:?}"
     );
-    let audited: Vec<String> = env
-        .db()
-        .prepare("SELECT reason FROM audit WHERE kind = 'fallback' ORDER BY id")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
+    let audited: Vec<String> = env.audit_of("fallback").into_iter().map(|a| a.reason).collect();
     assert_eq!(audited.len(), 2);
     assert!(
         audited[0].starts_with("emergency fallback (freepublish)")
@@ -296,14 +290,8 @@ async fn manual_push_goes_through_the_running_daemon_once_and_is_audited() {
     assert_eq!(env.wechat.jobs()[0].content, text);
     assert!(env.weibo.posts()[0].text.starts_with(text));
 
-    let (actor, reason): (String, String) = env
-        .db()
-        .query_row(
-            "SELECT actor, reason FROM audit WHERE kind = 'manual_push'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("audited");
+    let audited = env.audit_of("manual_push").into_iter().next().expect("audited");
+    let (actor, reason) = (audited.actor, audited.reason);
     assert_eq!(actor, "officer: 值班员张三");
     assert!(reason.contains("气象台电话通报"));
 
@@ -333,7 +321,7 @@ async fn audit_verify_finds_an_edited_row_and_status_json_tells_the_day() {
     env.clock.set("2026-11-26T18:00:01+08:00".parse().expect("t"));
     wait_for("the digest", 10, || env.wechat.jobs().len() == 1).await;
     wait_for("digest delivered", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
     d.shutdown();
@@ -372,9 +360,7 @@ async fn audit_verify_finds_an_edited_row_and_status_json_tells_the_day() {
     let (code, _, err) = alertd(&["audit", "--config", &cfg, "--verify"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("audit chain intact"), "{err}");
-    env.db()
-        .execute("UPDATE audit SET reason = 'nothing happened' WHERE id = 1", [])
-        .expect("tamper");
+    alertd::store::inspect::tamper_audit_reason(&env.store_path(), 1, "nothing happened").expect("tamper");
     let (code, _, err) = alertd(&["audit", "--config", &cfg, "--verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("AUDIT CHAIN BROKEN at row #1"), "{err}");
@@ -392,9 +378,7 @@ async fn the_mass_job_state_is_confirmed_and_a_failed_job_is_surfaced() {
     .await;
     wait_for("first job", 10, || env.wechat.jobs().len() == 1).await;
     wait_for("SEND_SUCCESS recorded", 10, || {
-        env.count(
-            "SELECT COUNT(*) FROM deliveries WHERE job_status = 'SEND_SUCCESS' AND status = 'delivered'",
-        ) == 1
+        env.count_deliveries(|d| d.job_status.as_deref() == Some("SEND_SUCCESS") && d.status == Status::Delivered) == 1
     })
     .await;
 
@@ -414,7 +398,7 @@ async fn the_mass_job_state_is_confirmed_and_a_failed_job_is_surfaced() {
     wait_for("second job", 10, || env.wechat.jobs().len() == 2).await;
     env.wechat.fail_job(env.wechat.jobs()[1].msg_id);
     wait_for("SEND_FAIL surfaced as a failed delivery", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE job_status = 'SEND_FAIL' AND status = 'failed'") == 1
+        env.count_deliveries(|d| d.job_status.as_deref() == Some("SEND_FAIL") && d.status == Status::Failed) == 1
     })
     .await;
     let status = alertd::status::collect(&env.config(""), &env.db(), &env.clock).expect("status");

@@ -23,10 +23,10 @@ mod support;
 use rand::Rng;
 use std::time::Duration;
 use support::faults_util::{
-    batch, count, journaled, log_count, message, open_ro, settled, sigkill, sigterm, spawn_alertd, tally,
-    Publisher, Tmpfs,
+    batch, journaled, log_count, message, open_ro, settled, sigkill, sigterm, spawn_alertd, tally, Publisher,
+    Tmpfs,
 };
-use support::harness::{wait_for, Env};
+use support::harness::{wait_for, DeliveryRow, Env, Status};
 use support::mosquitto::Mosquitto;
 
 /// `n` minutes before `now`, as RFC 3339.
@@ -84,7 +84,7 @@ async fn kill9() {
         }
     }
     provider.all_acked(20).await;
-    let c = env.db();
+    let c = env.store_path();
     let at_last_kill = journaled(&c, &ids);
 
     let mut child = spawn_alertd(&cfg, &log);
@@ -104,23 +104,20 @@ async fn kill9() {
     for k in &t.doubled_keys {
         // Diagnosis: the delivery rows around a doubled post, in creation order.
         let key = k.split_once(':').map(|x| x.1).unwrap_or(k);
-        let row: Option<(i64, String, i64, String)> = c
-            .query_row(
-                "SELECT rowid, id, created_ms, COALESCE(last_error, '') FROM deliveries
-                 WHERE channel = 'weibo' AND text LIKE '%' || ?1 || '%'",
-                [format!("故障{key}号")],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .ok();
-        println!("faults/kill9: doubled {k}: delivery (rowid, id, created_ms, note) {row:?}");
+        let weibo: Vec<DeliveryRow> = open_ro(&c)
+            .deliveries()
+            .expect("deliveries")
+            .into_iter()
+            .filter(|d| d.channel == "weibo")
+            .collect();
+        let needle = format!("故障{key}号");
+        let row = weibo
+            .iter()
+            .position(|d| d.text.contains(&needle))
+            .map(|i| (i, weibo[i].id.clone(), weibo[i].created_ms, weibo[i].error().to_string()));
+        println!("faults/kill9: doubled {k}: delivery (weibo #, id, created_ms, note) {row:?}");
         if let Some((_, _, created, _)) = row {
-            let same: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND created_ms = ?1",
-                    [created],
-                    |r| r.get(0),
-                )
-                .expect("q");
+            let same = weibo.iter().filter(|d| d.created_ms == created).count();
             println!("faults/kill9:   Weibo deliveries created in the same millisecond: {same}");
         }
     }
@@ -160,7 +157,7 @@ async fn broker_restart() {
         }
     }
     provider.all_acked(30).await;
-    let c = env.db();
+    let c = env.store_path();
     wait_for("every message journaled and delivered", 60, || settled(&c, &ids)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     d.shutdown();
@@ -201,7 +198,7 @@ async fn platform_errors() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     env.wechat.set_http_status_override(None);
 
-    let c = env.db();
+    let c = env.store_path();
     wait_for("every message journaled and delivered", 60, || settled(&c, &ids)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     d.shutdown();
@@ -218,7 +215,7 @@ async fn platform_errors() {
     // Every third message is an emergency: the first takes the day's push, the other six
     // override; the routines find the push used.
     assert_eq!(t.wechat_jobs, 7, "{}", t.line("platform_errors"));
-    let retries = count(&c, "SELECT COUNT(*) FROM deliveries WHERE attempts > 1");
+    let retries = env.deliveries().iter().filter(|d| d.attempts > 1).count();
     assert!(retries > 0, "the outage caused retries");
 }
 
@@ -255,7 +252,7 @@ async fn platform_hangs() {
     env.weibo.set_hang_after_accept(false);
     env.clock.advance(Duration::from_secs(61));
 
-    let c = env.db();
+    let c = env.store_path();
     // Normally seconds; 100 s allows for a resend that beat the clock move and was told 45066
     // (wait ≥ 60 s) on a loaded machine.
     wait_for("every delivery finished", 100, || settled(&c, &ids)).await;
@@ -263,15 +260,15 @@ async fn platform_hangs() {
     d.shutdown();
     d.wait().await;
     let t = tally(&c, &ids, &env.wechat, &env.weibo);
-    let adopted = count(
-        &c,
-        "SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND last_error LIKE '45065%'",
-    );
-    let identical = count(
-        &c,
-        "SELECT COUNT(*) FROM deliveries WHERE channel = 'weibo' AND last_error LIKE '20019%'",
-    );
-    let timeouts = count(&c, "SELECT COUNT(*) FROM deliveries WHERE attempts > 1");
+    let rows = env.deliveries();
+    let noted = |channel: &str, code: &str| {
+        rows.iter()
+            .filter(|d| d.channel == channel && d.error().starts_with(code))
+            .count()
+    };
+    let adopted = noted("wechat", "45065");
+    let identical = noted("weibo", "20019");
+    let timeouts = rows.iter().filter(|d| d.attempts > 1).count();
     println!(
         "{} timed_out_and_retried={timeouts} wechat_45065_adopted={adopted} weibo_20019={identical}",
         t.line("platform_hangs")
@@ -292,7 +289,7 @@ async fn clock_jump() {
     let env = Env::new("2026-11-26T23:58:00+08:00").await;
     env.wechat.set_mass_quota_per_day(10);
     let d = env.start(env.config("")).await;
-    let c = env.db();
+    let c = env.store_path();
     let mut ids: Vec<String> = Vec::new();
     // (local time, emergency?, expected WeChat outcome)
     let steps: [(&str, bool, &str); 7] = [
@@ -316,24 +313,29 @@ async fn clock_jump() {
     d.shutdown();
     d.wait().await;
 
-    let rows: Vec<(String, String, i64)> = c
-        .prepare(
-            "SELECT d.status, d.decision, j.received_ms FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             JOIN journal j ON j.id = a.journal_id WHERE d.channel = 'wechat' ORDER BY j.id",
-        )
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    // (status, decision, received_ms) of each WeChat delivery, in journal order.
+    let store = open_ro(&c);
+    let journal = store.journal().expect("journal");
+    let alerts = store.alerts().expect("alerts");
+    let mut rows: Vec<(i64, &'static str, String, i64)> = store
+        .deliveries()
+        .expect("deliveries")
+        .into_iter()
+        .filter(|d| d.channel == "wechat")
+        .filter_map(|d| {
+            let a = alerts.iter().find(|a| a.id == d.alert_id)?;
+            let j = journal.iter().find(|j| j.id == a.journal_id)?;
+            Some((j.id, d.status.as_str(), d.decision, j.received_ms))
+        })
         .collect();
-    let outcomes: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    rows.sort_by_key(|r| r.0);
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1).collect();
     let expected: Vec<&str> = steps.iter().map(|s| s.2).collect();
-    let days: Vec<(String, i64)> = c
-        .prepare("SELECT day, used FROM ledger WHERE channel = 'wechat' ORDER BY day")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    let days: Vec<(String, i64)> = env
+        .ledger()
+        .into_iter()
+        .filter(|l| l.channel == "wechat")
+        .map(|l| (l.day, l.used))
         .collect();
     let t = tally(&c, &ids, &env.wechat, &env.weibo);
     println!("{} ledger_days={days:?}", t.line("clock_jump"));
@@ -379,7 +381,7 @@ async fn disk_full() {
         provider.send(p).await;
     }
     wait_for("store created", 10, || store.exists()).await;
-    let c = open_ro(&store);
+    let c = store.clone();
     wait_for("the first five delivered", 20, || settled(&c, &ids)).await;
 
     // 1: the disk fills; messages arrive; nothing is committed, so nothing is acked.
@@ -454,7 +456,7 @@ async fn weibo_resume_keeps_creation_order() {
     for p in batch(&mut ids, "W", 6, 1000, 999, "2026-11-26T09:59:00+08:00") {
         env.publish("feeds/seismic/cenc", &p).await;
     }
-    let c = env.db();
+    let c = env.store_path();
     wait_for("journaled; the first post taken and not answered", 10, || {
         journaled(&c, &ids) == ids.len() && env.weibo.posts().len() == 1
     })
@@ -506,7 +508,7 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
         provider.send(p).await;
     }
     wait_for("store created", 10, || store.exists()).await;
-    let c = open_ro(&store);
+    let c = store.clone();
     wait_for("the routine delivered", 20, || settled(&c, &ids)).await;
     // Two emergencies arrive while the disk is full; the batch fails three times or more.
     let filler = disk.fill();
@@ -521,10 +523,12 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
     std::fs::remove_file(&filler).expect("remove filler");
     wait_for("committed and delivered", 30, || settled(&c, &ids)).await;
     assert!(sigterm(&mut child));
-    let held = count(
-        &c,
-        "SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND status = 'held'",
-    );
+    let held = open_ro(&c)
+        .deliveries()
+        .expect("deliveries")
+        .iter()
+        .filter(|d| d.channel == "wechat" && d.status == Status::Held)
+        .count();
     let t = tally(&c, &ids, &env.wechat, &env.weibo);
     println!("{} held={held}", t.line("flood_guard_retry"));
     drop(c);
@@ -542,7 +546,7 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
 async fn weibo_post_log_covers_a_lost_commit() {
     let env = Env::new("2026-11-26T10:00:00+08:00").await;
     let cfg = || env.config("");
-    let c = env.db();
+    let c = env.store_path();
     let mut ids = Vec::new();
     let d = env.start(cfg()).await;
     for p in batch(&mut ids, "L", 2, 1000, 999, "2026-11-26T09:59:00+08:00") {
@@ -561,12 +565,11 @@ async fn weibo_post_log_covers_a_lost_commit() {
         0,
         "emptied once recorded"
     );
-    let weibo: Vec<(String, String)> = c
-        .prepare("SELECT id, platform_ref FROM deliveries WHERE channel = 'weibo' ORDER BY created_ms, rowid")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    let weibo: Vec<(String, String)> = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.channel == "weibo")
+        .map(|d| (d.id, d.platform_ref.expect("a delivered post has its ref")))
         .collect();
     assert_eq!(weibo.len(), 2);
     let posts_before = env.weibo.attempts();
@@ -574,11 +577,7 @@ async fn weibo_post_log_covers_a_lost_commit() {
     // The last post's record "did not commit", but its mark reached the post log.
     let (id, post_ref) = weibo[1].clone();
     let unrecord = |id: &str| {
-        c.execute(
-            "UPDATE deliveries SET status = 'pending', platform_ref = NULL, last_error = NULL WHERE id = ?1",
-            [id],
-        )
-        .expect("unrecord");
+        alertd::store::inspect::simulate_lost_commit(&c, id).expect("unrecord");
     };
     unrecord(&id);
     let mark = serde_json::json!({"id": id, "ref": post_ref, "note": null});
@@ -587,14 +586,9 @@ async fn weibo_post_log_covers_a_lost_commit() {
     wait_for("recovered", 10, || settled(&c, &ids)).await;
     d.shutdown();
     d.wait().await;
-    let (status, got_ref, note): (String, Option<String>, Option<String>) = c
-        .query_row(
-            "SELECT status, platform_ref, last_error FROM deliveries WHERE id = ?1",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .expect("row");
-    assert_eq!(status, "delivered");
+    let row = open_ro(&c).delivery(&id).expect("read").expect("row");
+    let (status, got_ref, note) = (row.status, row.platform_ref, row.last_error);
+    assert_eq!(status, Status::Delivered);
     assert_eq!(
         got_ref.as_deref(),
         Some(post_ref.as_str()),
@@ -628,14 +622,19 @@ async fn weibo_post_log_covers_a_lost_commit() {
 }
 
 /// (status, platform_ref, job_status, last_error) of the one WeChat delivery, once there is one.
-fn wechat_row(c: &rusqlite::Connection) -> Option<(String, String, String, String)> {
-    c.query_row(
-        "SELECT status, COALESCE(platform_ref, ''), COALESCE(job_status, ''), COALESCE(last_error, '')
-         FROM deliveries WHERE channel = 'wechat'",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )
-    .ok()
+fn wechat_row(store: &std::path::Path) -> Option<(Status, String, String, String)> {
+    let d = alertd::store::inspect::Inspect::open(store)
+        .ok()?
+        .deliveries()
+        .ok()?
+        .into_iter()
+        .find(|d| d.channel == "wechat")?;
+    Some((
+        d.status,
+        d.platform_ref.unwrap_or_default(),
+        d.job_status.unwrap_or_default(),
+        d.last_error.unwrap_or_default(),
+    ))
 }
 
 /// A sendall answer without `errcode` 0 and a `msg_id` is not a delivery: the same clientmsgid
@@ -649,7 +648,7 @@ async fn wechat_answer_without_errcode_or_msg_id_is_retried_not_delivered() {
     let d = env.start(env.config("")).await;
     let (_, p) = message("U", 0, false, "2026-11-26T09:59:00+08:00");
     env.publish("feeds/seismic/cenc", &p).await;
-    let c = env.db();
+    let c = env.store_path();
     wait_for("the job confirmed by mass/get", 20, || {
         wechat_row(&c).is_some_and(|r| r.2 == "SEND_SUCCESS")
     })
@@ -658,8 +657,8 @@ async fn wechat_answer_without_errcode_or_msg_id_is_retried_not_delivered() {
     assert_eq!(jobs.len(), 1, "pushed once");
     let (status, platform_ref, _, _) = wechat_row(&c).expect("row");
     assert_eq!(
-        (status.as_str(), platform_ref),
-        ("delivered", jobs[0].msg_id.to_string())
+        (status, platform_ref),
+        (Status::Delivered, jobs[0].msg_id.to_string())
     );
     assert_eq!(env.wechat.sendall_attempts(), 2);
     d.shutdown();
@@ -686,7 +685,7 @@ async fn wechat_answer_without_msg_id_for_a_created_job_is_resolved_by_45065() {
     env.publish("feeds/seismic/cenc", &p).await;
     wait_for("the first sendall", 10, || env.wechat.sendall_attempts() == 1).await;
     env.clock.advance(Duration::from_secs(61));
-    let c = env.db();
+    let c = env.store_path();
     wait_for("the job confirmed by mass/get", 20, || {
         wechat_row(&c).is_some_and(|r| r.2 == "SEND_SUCCESS")
     })
@@ -695,14 +694,16 @@ async fn wechat_answer_without_msg_id_for_a_created_job_is_resolved_by_45065() {
     assert_eq!(jobs.len(), 1, "pushed once");
     let (status, platform_ref, _, note) = wechat_row(&c).expect("row");
     assert_eq!(
-        (status.as_str(), platform_ref),
-        ("delivered", jobs[0].msg_id.to_string())
+        (status, platform_ref),
+        (Status::Delivered, jobs[0].msg_id.to_string())
     );
     assert!(note.starts_with("45065"), "{note}");
-    let used = count(
-        &c,
-        "SELECT COALESCE(SUM(used), 0) FROM ledger WHERE channel = 'wechat'",
-    );
+    let used: i64 = env
+        .ledger()
+        .iter()
+        .filter(|l| l.channel == "wechat")
+        .map(|l| l.used)
+        .sum();
     assert_eq!(used, 1, "one push, one quota");
     d.shutdown();
     d.wait().await;

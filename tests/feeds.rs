@@ -66,24 +66,24 @@ async fn run(order: &[Msg], formal: (f64, f64)) -> (usize, Vec<String>) {
         };
         env.publish("feeds/seismic/relay", &payload).await;
         wait_for("journaled", 10, || {
-            env.count("SELECT COUNT(*) FROM journal") == (i + 1) as i64
+            env.counts().journal == (i + 1) as i64
         })
         .await;
         // The messages are hours apart: let this one's deliveries end before the clock moves,
         // or a send in flight meets an access token the jump expired (42001, refresh, resend)
         // and counts as a second attempt.
         wait_for("nothing pending", 10, || {
-            env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+            env.counts().pending == 0
         })
         .await;
     }
     wait_for("nothing pending", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM events"),
+        env.counts().events,
         1,
         "one event across sources: {order:?}"
     );
@@ -189,34 +189,27 @@ async fn the_cwa_rain_chain_is_one_alert_material_updates_and_one_cancellation()
         env.clock.set(at.parse().expect("t"));
         env.publish("feeds/weather/cwa", &fixture(file)).await;
         wait_for("journaled", 10, || {
-            env.count("SELECT COUNT(*) FROM journal") == (i + 1) as i64
+            env.counts().journal == (i + 1) as i64
         })
         .await;
         // The messages are hours apart: let this one's deliveries end before the clock moves,
         // or a send in flight meets an access token the jump expired (42001, refresh, resend)
         // and counts as a second attempt.
         wait_for("nothing pending", 10, || {
-            env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+            env.counts().pending == 0
         })
         .await;
     }
     wait_for("nothing pending", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM events"),
+        env.counts().events,
         1,
         "the chain is one event"
     );
-    let actions: Vec<String> = env
-        .db()
-        .prepare("SELECT action FROM alerts ORDER BY id")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
+    let actions: Vec<String> = env.alerts().into_iter().map(|a| a.action).collect();
     // Yellow → orange (class rises to emergency) → yellow → cancel: every update is material.
     assert_eq!(actions, vec!["alert", "update", "update", "cancel"]);
     let posts: Vec<String> = env.weibo.posts().into_iter().map(|p| p.text).collect();
@@ -314,7 +307,7 @@ async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
     let journaled = |n: i64| {
         let env = &env;
         async move {
-            wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == n).await;
+            wait_for("journaled", 10, || env.counts().journal == n).await;
         }
     };
     // The main shock, then 40 s later an aftershock at the same epicentre, each with CENC's own id.
@@ -354,16 +347,11 @@ async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
         posts[0].contains("6.5级") && posts[1].contains("6.0级"),
         "{posts:?}"
     );
-    let actions: Vec<(String, String)> = {
-        let c = env.db();
-        let mut st = c
-            .prepare("SELECT event_key, action FROM alerts ORDER BY id")
-            .expect("q");
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("rows")
-            .map(|r| r.expect("row"))
-            .collect()
-    };
+    let actions: Vec<(String, String)> = env
+        .alerts()
+        .into_iter()
+        .map(|a| (a.event_key, a.action))
+        .collect();
     assert_eq!(actions.len(), 2);
     assert!(actions.iter().all(|a| a.1 == "alert"));
     assert_ne!(actions[0].0, actions[1].0, "two events");
@@ -379,12 +367,8 @@ async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
     env.publish("feeds/seismic/usgs", &serde_json::to_vec(&usgs).expect("json"))
         .await;
     journaled(3).await;
-    let (key, reason): (String, String) = env
-        .db()
-        .query_row("SELECT event_key, reason FROM journal WHERE id = 3", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .expect("row");
+    let row = env.journal_entry(3);
+    let (key, reason) = (row.event_key.expect("an event key"), row.reason);
     assert_eq!(key, actions[1].0, "{reason}");
 
     // CENC's formal (reviewed) report of the main shock, under another id, is the main shock.
@@ -401,10 +385,7 @@ async fn an_aftershock_of_the_same_sender_is_its_own_quake_not_a_correction() {
     )
     .await;
     journaled(4).await;
-    let key: String = env
-        .db()
-        .query_row("SELECT event_key FROM journal WHERE id = 4", [], |r| r.get(0))
-        .expect("row");
+    let key: String = env.journal_entry(4).event_key.expect("an event key");
     assert_eq!(key, actions[0].0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -445,7 +426,7 @@ async fn one_cenc_report_through_two_relays_is_one_alert() {
         ),
     )
     .await;
-    wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == 1).await;
+    wait_for("journaled", 10, || env.counts().journal == 1).await;
     wait_for("posted", 10, || env.weibo.posts().len() == 1).await;
     env.clock.set("2026-11-26T10:07:30+08:00".parse().expect("t"));
     env.publish(
@@ -453,14 +434,14 @@ async fn one_cenc_report_through_two_relays_is_one_alert() {
         &wolfx_eqlist("CC.20261126095800.2", 6.1, "2026-11-26 10:07:10"),
     )
     .await;
-    wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == 2).await;
+    wait_for("journaled", 10, || env.counts().journal == 2).await;
     wait_for("nothing pending", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM events"), 1, "one event");
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1, "one alert");
+    assert_eq!(env.counts().events, 1, "one event");
+    assert_eq!(env.counts().alerts, 1, "one alert");
     assert_eq!(env.weibo.posts().len(), 1, "{:?}", env.weibo.posts());
     assert_eq!(env.wechat.jobs().len(), 1);
     d.shutdown();

@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use support::harness::{wait_for, Env};
+use support::harness::{wait_for, Env, Status};
 
 struct Case {
     file: &'static str,
@@ -132,15 +132,11 @@ async fn run(cases: &[Case]) -> (String, String) {
         env.clock.set(c.at.parse().expect("time"));
         env.publish(c.topic, &fixture(c.file)).await;
         wait_for(c.file, 10, || {
-            env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 3 * (i as i64 + 1)
+            env.count_deliveries(|d| d.status == Status::Delivered) == 3 * (i as i64 + 1)
         })
         .await;
-        let (id, class): (i64, String) = env
-            .db()
-            .query_row("SELECT id, class FROM alerts ORDER BY id DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .expect("alert");
+        let newest = env.alerts().pop().expect("alert");
+        let (id, class) = (newest.id, newest.class);
         assert_eq!(class, c.class, "{}", c.file);
         let wechat = env.wechat.jobs().pop().expect("a push").content;
         let weibo = env.weibo.posts().pop().expect("a post").text;

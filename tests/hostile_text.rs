@@ -8,7 +8,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use support::harness::{logs, quake, wait_for, Env};
+use support::harness::{logs, quake, wait_for, Env, Status};
 
 const T0: &str = "2026-11-26T12:00:00+08:00";
 const LINK_BASE: &str = "https://www.example.gov.cn/yjgl";
@@ -85,17 +85,14 @@ impl Site {
 
 /// The channels on which the alert of this msg_id is delivered, by the store.
 fn delivered(env: &Env, msg_id: &str) -> Vec<String> {
-    let c = env.db();
-    let mut st = c
-        .prepare(
-            "SELECT d.channel FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE a.msg_id = ?1 AND d.status = 'delivered' ORDER BY d.channel",
-        )
-        .expect("query");
-    st.query_map([msg_id], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect()
+    let mut channels: Vec<String> = env
+        .deliveries_of(|a| a.msg_id == msg_id)
+        .into_iter()
+        .filter(|d| d.status == Status::Delivered)
+        .map(|d| d.channel)
+        .collect();
+    channels.sort();
+    channels
 }
 
 const ALL: [&str; 3] = ["website", "wechat", "weibo"];
@@ -209,7 +206,7 @@ async fn invisible_characters_reach_no_channel_log_or_status() {
     env.publish(&format!("feeds/seismic/\u{202E}{h}x"), b"{\"schema\": ")
         .await;
     wait_for("the rejection", 10, || {
-        env.count("SELECT COUNT(*) FROM journal WHERE status = 'rejected'") == 1
+        env.count_journal(|j| j.status == "rejected") == 1
     })
     .await;
     good_quake_goes_out_once(env, site, "g2", "四川省雅安市天全县", 10).await;

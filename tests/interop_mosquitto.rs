@@ -117,7 +117,7 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     })
     .await;
     wait_for("30 messages journaled", 30, || {
-        env.count("SELECT COUNT(*) FROM journal WHERE status = 'accepted'") == 30
+        env.count_journal(|j| j.status == "accepted") == 30
     })
     .await;
     wait_for("30 Weibo posts", 30, || env.weibo.posts().len() == 30).await;
@@ -134,7 +134,7 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
         );
     }
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM journal"),
+        env.counts().journal,
         30,
         "each message journaled once"
     );

@@ -10,7 +10,7 @@ use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use std::time::Duration;
-use support::harness::{lushan, wait_for, Env};
+use support::harness::{lushan, wait_for, Env, Status};
 use support::mosquitto::Mosquitto;
 
 const FEED_KEY: &str = "cenc-relay-hmac-key-0123456789";
@@ -58,13 +58,9 @@ fn config_v5(env: &Env, client_id: &str, mqtt_extra: &str, extra: &str) -> alert
 }
 
 fn reason_of(env: &Env, like: &str) -> String {
-    env.db()
-        .query_row(
-            "SELECT COALESCE(reason, '') FROM journal WHERE payload LIKE ?1",
-            [format!("%{like}%")],
-            |r| r.get(0),
-        )
+    env.journal_find(|j| j.payload_contains(like))
         .expect("journaled")
+        .reason
 }
 
 fn mosquitto_log(env: &Env) -> String {
@@ -89,16 +85,16 @@ async fn a_quake_published_over_mqtt5_reaches_wechat_and_weibo() {
     wait_for("one WeChat push and one Weibo post, recorded", 10, || {
         env.wechat.jobs().len() == 1
             && env.weibo.posts().len() == 1
-            && env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == 2
+            && env.count_deliveries(|d| d.status == Status::Delivered) == 2
     })
     .await;
     let d_ok: Vec<_> = env.deliveries();
     assert_eq!(d_ok.len(), 2, "{d_ok:?}");
     assert!(
-        d_ok.iter().all(|(_, status, _, _)| status == "delivered"),
+        d_ok.iter().all(|d| d.status == Status::Delivered),
         "{d_ok:?}"
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 1);
+    assert_eq!(env.counts().journal, 1);
     assert!(
         env.weibo.posts()[0].text.contains("芦山"),
         "{}",
@@ -137,7 +133,7 @@ async fn signatures_in_user_properties_are_verified() {
     publish5(&mq.url(), "feeds/seismic/cenc", unsigned.as_bytes(), Vec::new()).await;
 
     wait_for("all three journaled", 10, || {
-        env.count("SELECT COUNT(*) FROM journal") == 3
+        env.counts().journal == 3
     })
     .await;
     assert_eq!(
@@ -149,14 +145,12 @@ async fn signatures_in_user_properties_are_verified() {
         "signature: unsigned message on a topic that requires a signature"
     );
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM journal WHERE reject_label = 'signature'"),
+        env.count_journal(|j| j.reject_label.as_deref() == Some("signature")),
         2
     );
     // The signed message is journaled as the bare payload and was not rejected.
     assert_eq!(
-        env.count(
-            "SELECT COUNT(*) FROM journal WHERE status = 'accepted' AND payload LIKE '%cenc-20130420080246%'"
-        ),
+        env.count_journal(|j| j.status == "accepted" && j.payload_contains("cenc-20130420080246")),
         1
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -187,7 +181,7 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
     let d = env.start(cfg).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM journal"),
+        env.counts().journal,
         0,
         "the broker kept nothing"
     );
@@ -206,7 +200,7 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
         PubAckReason::Success,
         "the stopped alertd's session subscribes"
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 0);
+    assert_eq!(env.counts().journal, 0);
     let d = env.start(cfg).await;
     wait_for("the message published while stopped, delivered", 10, || {
         env.wechat.jobs().len() == 1 && env.weibo.posts().len() == 1
@@ -218,13 +212,13 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
     d.wait().await;
     let d = env.start(config_v5(&env, "alertd-v5-c", "", "")).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 1);
+    assert_eq!(env.counts().journal, 1);
     assert_eq!(env.wechat.jobs().len(), 1);
     assert_eq!(env.weibo.posts().len(), 1);
     assert!(
         env.deliveries()
             .iter()
-            .all(|(_, status, _, _)| status == "delivered"),
+            .all(|d| d.status == Status::Delivered),
         "{:?}",
         env.deliveries()
     );

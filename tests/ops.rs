@@ -319,27 +319,23 @@ async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_ge
     .await;
 
     wait_for("the provider's two later messages journaled", 10, || {
-        env.count("SELECT COUNT(*) FROM journal") == 3
+        env.counts().journal == 3
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM journal"),
+        env.counts().journal,
         3,
         "the intruder's message never reached alertd"
     );
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM journal WHERE payload LIKE '%forged-1%'"),
+        env.count_journal(|j| j.payload_contains("forged-1")),
         0
     );
     let wrong_reason: String = env
-        .db()
-        .query_row(
-            "SELECT reason FROM journal WHERE payload LIKE '%forged-2%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("journaled");
+        .journal_find(|j| j.payload_contains("forged-2"))
+        .expect("journaled")
+        .reason;
     assert_eq!(wrong_reason, "signature: signature does not match (key \"cenc\")");
     let metrics = alertd::ops::recorder().expect("recorder").render();
     assert!(
@@ -347,13 +343,9 @@ async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_ge
         "counted"
     );
     let old_reason: String = env
-        .db()
-        .query_row(
-            "SELECT reason FROM journal WHERE payload LIKE '%cenc-20120101000000%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("journaled");
+        .journal_find(|j| j.payload_contains("cenc-20120101000000"))
+        .expect("journaled")
+        .reason;
     assert!(
         old_reason.starts_with("not published: the event time 2011-12-31T16:00:00Z"),
         "{old_reason}"
@@ -392,17 +384,10 @@ async fn signed_feeds_are_required_where_configured_and_verified_everywhere() {
     let forged = alertd::feed::auth::sign("cenc", "guessed-key", &msg.replace("7.0", "8.0"));
     env.publish("feeds/seismic/cenc", forged.as_bytes()).await;
     wait_for("both rejected", 10, || {
-        env.count("SELECT COUNT(*) FROM journal WHERE reject_label = 'signature'") == 2
+        env.count_journal(|j| j.reject_label.as_deref() == Some("signature")) == 2
     })
     .await;
-    let reasons: Vec<String> = env
-        .db()
-        .prepare("SELECT reason FROM journal ORDER BY id")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
+    let reasons: Vec<String> = env.journal().into_iter().map(|j| j.reason).collect();
     assert_eq!(
         reasons[0],
         "signature: unsigned message on a topic that requires a signature"
@@ -429,16 +414,13 @@ async fn a_replayed_old_message_is_never_published() {
     let d = env.start(env.config("")).await;
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
-    wait_for("journaled", 10, || env.count("SELECT COUNT(*) FROM journal") == 1).await;
-    let reason: String = env
-        .db()
-        .query_row("SELECT reason FROM journal", [], |r| r.get(0))
-        .expect("reason");
+    wait_for("journaled", 10, || env.counts().journal == 1).await;
+    let reason: String = env.journal().into_iter().next().expect("reason").reason;
     assert!(
         reason.starts_with("not published: the event time 2013-04-20T00:02:46Z"),
         "{reason}"
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 0);
+    assert_eq!(env.counts().alerts, 0);
     d.shutdown();
     d.wait().await;
     assert_eq!(env.weibo.attempts() + env.wechat.sendall_attempts(), 0);
@@ -513,13 +495,17 @@ async fn five_thousand_messages_published_while_alertd_is_stopped_all_arrive() {
 
     let d = env.start(cfg).await;
     wait_for("all 5,000 journaled", 60, || {
-        env.count("SELECT COUNT(*) FROM journal") == 5000
+        env.counts().journal == 5000
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 5000, "none doubled");
+    assert_eq!(env.counts().journal, 5000, "none doubled");
     assert_eq!(
-        env.count("SELECT COUNT(DISTINCT msg_id) FROM journal"),
+        env.journal()
+            .into_iter()
+            .filter_map(|j| j.msg_id)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
         5000,
         "none lost"
     );

@@ -8,7 +8,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use support::harness::{wait_for, Env};
+use support::harness::{wait_for, Env, Status};
 
 const USGS: &str = "美国地质调查局（USGS）";
 
@@ -71,7 +71,7 @@ async fn usgs_routine_quake_reads_in_chinese_on_wechat_weibo_and_the_page() {
     wait_for("the WeChat push, the Weibo post and the page", 15, || {
         env.wechat.jobs().len() == 1
             && env.weibo.posts().len() == 1
-            && env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'website' AND status = 'delivered'")
+            && env.count_deliveries(|d| d.channel == "website" && d.status == Status::Delivered)
                 == 1
     })
     .await;
@@ -89,7 +89,7 @@ async fn usgs_routine_quake_reads_in_chinese_on_wechat_weibo_and_the_page() {
     assert!(weibo.contains("云南省昭通市威信县附近"), "{weibo}");
     assert!(weibo.chars().count() <= 140, "{weibo}");
 
-    let id: i64 = env.count("SELECT id FROM alerts");
+    let id: i64 = env.alerts().first().expect("the alert").id;
     let page = std::fs::read_to_string(root.join(format!("alerts/{id}.html"))).expect("page");
     assert!(
         page.contains("<h1 id=\"headline\">云南省昭通市威信县附近发生4.5级地震</h1>"),

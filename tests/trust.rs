@@ -6,7 +6,7 @@
 mod support;
 
 use alertd::feed::auth::sign;
-use support::harness::{quake, wait_for, Env};
+use support::harness::{quake, wait_for, Env, Status};
 
 const KEY: &str = "cenc-relay-hmac-key-0123456789";
 
@@ -81,16 +81,12 @@ fn seen(env: &Env, place: &str) -> (usize, usize) {
 
 /// The reason recorded for the newest journal entry.
 fn last_reason(env: &Env) -> String {
-    env.db()
-        .query_row("SELECT reason FROM journal ORDER BY id DESC LIMIT 1", [], |r| {
-            r.get(0)
-        })
-        .expect("journal row")
+    env.journal().pop().expect("journal row").reason
 }
 
 async fn journaled(env: &Env, n: i64) {
     wait_for("the message journaled", 10, || {
-        env.count("SELECT COUNT(*) FROM journal") == n
+        env.counts().journal == n
     })
     .await;
 }
@@ -236,7 +232,7 @@ async fn an_unsigned_message_on_another_topic_cannot_cancel_or_forge_a_signed_se
         (1, 1),
         "nothing above reached the public: no cancel, no forged alert, no correction"
     );
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1);
+    assert_eq!(env.counts().alerts, 1);
     assert!(env
         .weibo
         .posts()
@@ -308,7 +304,7 @@ async fn only_the_warnings_own_sender_may_update_or_lift_it() {
     assert!(last_reason(&env).contains("cma's facts stand"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(env.weibo.posts().len(), 1, "no 解除 and no downgrade was posted");
-    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1);
+    assert_eq!(env.counts().alerts, 1);
 
     fresh_quake_still_goes_out(
         &env,
@@ -395,14 +391,7 @@ async fn a_provider_with_a_wrong_clock_does_not_freeze_its_own_event() {
     )
     .await;
     wait_for("the cancel on Weibo", 10, || env.weibo.posts().len() == 3).await;
-    let kinds: Vec<String> = {
-        let c = env.db();
-        let mut st = c.prepare("SELECT action FROM alerts ORDER BY id").expect("query");
-        st.query_map([], |r| r.get(0))
-            .expect("rows")
-            .map(|r| r.expect("row"))
-            .collect()
-    };
+    let kinds: Vec<String> = env.alerts().into_iter().map(|a| a.action).collect();
     assert_eq!(kinds, ["alert", "update", "cancel"]);
 
     // A warning whose `expires` is not after its `sent` is refused, naming the field.
@@ -457,7 +446,7 @@ async fn a_stranger_who_sends_a_warnings_id_first_cannot_silence_it() {
     .await;
     journaled(&env, 2).await;
     wait_for("the stranger's deliveries done", 10, || {
-        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+        env.counts().pending == 0
     })
     .await;
     let stranger_posts = env.weibo.posts().len();
@@ -532,7 +521,7 @@ async fn bytes_refused_on_one_topic_are_taken_on_their_own() {
     // Its redelivery there is the duplicate.
     env.publish("feeds/weather/native", &warning).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(env.count("SELECT COUNT(*) FROM journal"), 2);
+    assert_eq!(env.counts().journal, 2);
     assert_eq!(env.weibo.posts().len(), 1);
     d.shutdown();
     d.wait().await;
@@ -570,7 +559,7 @@ max_per_hour = 1
     }
     wait_for("two pushes and one hold", 10, || {
         env.wechat.jobs().len() == 2
-            && env.count("SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND status = 'held'") == 1
+            && env.count_deliveries(|d| d.channel == "wechat" && d.status == Status::Held) == 1
     })
     .await;
     // The real red warning arrives unsigned on the weather feed: its own bucket, so it overrides.
@@ -590,12 +579,7 @@ max_per_hour = 1
         env.wechat.jobs().iter().any(|j| j.content.contains("暴雨红色"))
     })
     .await;
-    let bucket: String = env
-        .db()
-        .query_row("SELECT bucket FROM alerts ORDER BY id DESC LIMIT 1", [], |r| {
-            r.get(0)
-        })
-        .expect("alert");
+    let bucket: String = env.alerts().pop().expect("alert").bucket;
     assert_eq!(bucket, "unsigned:feeds/weather/#");
     d.shutdown();
     d.wait().await;

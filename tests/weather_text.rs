@@ -9,7 +9,7 @@ mod support;
 use alertd::config::Config;
 use alertd::render::{Rendered, Renderer};
 use std::path::Path;
-use support::harness::{wait_for, Env};
+use support::harness::{wait_for, Env, Status};
 
 const COLOURS: [&str; 4] = ["红色", "橙色", "黄色", "蓝色"];
 
@@ -194,13 +194,13 @@ async fn website_pages_name_the_colour_once() {
         .into_bytes();
     env.publish("feeds/weather/cma", &other).await;
     let done = || {
-        let s: Vec<String> = env
+        let s: Vec<Status> = env
             .deliveries()
             .into_iter()
-            .filter(|d| d.0 == "website")
-            .map(|d| d.1)
+            .filter(|d| d.channel == "website")
+            .map(|d| d.status)
             .collect();
-        s.len() == 2 && s.iter().all(|s| s != "pending")
+        s.len() == 2 && s.iter().all(|s| *s != Status::Pending)
     };
     wait_for("two website deliveries", 15, done).await;
     let mut pages = 0;

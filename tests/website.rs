@@ -10,7 +10,7 @@ use alertd::deliver::channels::website::atomic::{remove_stale_temps, write_atomi
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::harness::{wait_for, Env};
+use support::harness::{wait_for, Env, Status};
 
 const LINK_BASE: &str = "https://www.example.gov.cn/yjgl";
 const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cap12.xsd");
@@ -38,31 +38,26 @@ fn read(p: impl AsRef<Path>) -> String {
 
 /// (id, action) of every alert, oldest first.
 fn alerts(env: &Env) -> Vec<(i64, String)> {
-    let c = env.db();
-    let mut st = c.prepare("SELECT id, action FROM alerts ORDER BY id").expect("q");
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect()
+    env.alerts().into_iter().map(|a| (a.id, a.action)).collect()
 }
 
-fn website_statuses(env: &Env) -> Vec<String> {
+fn website_statuses(env: &Env) -> Vec<Status> {
     env.deliveries()
         .into_iter()
-        .filter(|d| d.0 == "website")
-        .map(|d| d.1)
+        .filter(|d| d.channel == "website")
+        .map(|d| d.status)
         .collect()
 }
 
 async fn wait_website(env: &Env, n: usize) {
     wait_for(&format!("{n} website deliveries done"), 15, || {
         let s = website_statuses(env);
-        s.len() == n && s.iter().all(|s| s != "pending")
+        s.len() == n && s.iter().all(|s| *s != Status::Pending)
     })
     .await;
     let s = website_statuses(env);
     assert!(
-        s.iter().all(|s| s == "delivered"),
+        s.iter().all(|s| *s == Status::Delivered),
         "website deliveries: {s:?} {:?}",
         env.deliveries()
     );
@@ -483,19 +478,20 @@ async fn unwritable_web_root_fails_the_website_only() {
         .await;
     wait_for("every delivery finished", 15, || {
         let ds = env.deliveries();
-        ds.len() == 3 && ds.iter().all(|d| d.1 != "pending")
+        ds.len() == 3 && ds.iter().all(|d| d.status != Status::Pending)
     })
     .await;
-    for (channel, status, _, error) in env.deliveries() {
+    for d in env.deliveries() {
+        let (channel, status, error) = (d.channel, d.status, d.last_error.unwrap_or_default());
         match channel.as_str() {
             "website" => {
-                assert_eq!(status, "failed");
+                assert_eq!(status, Status::Failed);
                 assert!(
                     error.contains("cannot write") && error.contains("blocker"),
                     "{error}"
                 );
             }
-            _ => assert_eq!(status, "delivered", "{channel}"),
+            _ => assert_eq!(status, Status::Delivered, "{channel}"),
         }
     }
     assert_eq!(env.weibo.posts().len(), 1);
@@ -512,7 +508,7 @@ async fn dry_run_website_writes_nothing_and_says_what_it_would() {
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
     wait_for("the website dry run", 15, || {
-        website_statuses(&env) == ["dry_run"]
+        website_statuses(&env) == [Status::DryRun]
     })
     .await;
     wait_for("the Weibo post", 10, || env.weibo.posts().len() == 1).await;
@@ -525,12 +521,10 @@ async fn dry_run_website_writes_nothing_and_says_what_it_would() {
         "a real post never links to a page a dry-run website does not write: {post}"
     );
     let request: String = env
-        .db()
-        .query_row(
-            "SELECT request FROM deliveries WHERE channel = 'website'",
-            [],
-            |r| r.get(0),
-        )
+        .deliveries()
+        .into_iter()
+        .find(|d| d.channel == "website")
+        .and_then(|d| d.request)
         .expect("request");
     assert!(
         request.contains("alerts/1.html") && request.contains("alerts.atom"),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod checkpoint;
 pub mod digests;
 pub mod events;
+pub mod inspect;
 pub mod journal;
 pub mod ledger;
 pub mod manual;

@@ -5,7 +5,7 @@
 
 use super::fake_wechat::FakeWechat;
 use super::fake_weibo::FakeWeibo;
-use super::harness::quake;
+use super::harness::{quake, Inspect, Status};
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The delivery states that end a delivery (`pending` is the only one that does not).
-pub const FINAL: [&str; 6] = ["delivered", "skipped", "held", "failed", "expired", "dry_run"];
+pub const FINAL: [Status; 6] = [
+    Status::Delivered,
+    Status::Skipped,
+    Status::Held,
+    Status::Failed,
+    Status::Expired,
+    Status::DryRun,
+];
 
 /// The place name of fault-suite message `i` of test `tag`; the templates keep a place in
 /// Chinese script as the feed gave it, so it identifies the message in every pushed text. The
@@ -290,55 +297,45 @@ impl Tally {
     }
 }
 
-/// Opens a store read-only (works on a full disk too).
-pub fn open_ro(path: &Path) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open store");
-    c.busy_timeout(Duration::from_secs(10)).expect("busy");
-    c
-}
-
-pub fn count(c: &rusqlite::Connection, sql: &str) -> i64 {
-    c.query_row(sql, [], |r| r.get(0)).expect(sql)
+/// The store at `path`, read-only (works on a full disk too).
+pub fn open_ro(path: &Path) -> Inspect {
+    Inspect::open(path).expect("open store")
 }
 
 /// How many of `msg_ids` are in the journal.
-pub fn journaled(c: &rusqlite::Connection, msg_ids: &[String]) -> usize {
-    let have: HashSet<String> = c
-        .prepare("SELECT msg_id FROM journal WHERE msg_id IS NOT NULL")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+pub fn journaled(store: &Path, msg_ids: &[String]) -> usize {
+    let have: HashSet<String> = open_ro(store)
+        .journal()
+        .expect("journal")
+        .into_iter()
+        .filter_map(|j| j.msg_id)
         .collect();
     msg_ids.iter().filter(|m| have.contains(*m)).count()
 }
 
 /// True when every message is journaled and no delivery is pending.
-pub fn settled(c: &rusqlite::Connection, msg_ids: &[String]) -> bool {
-    journaled(c, msg_ids) == msg_ids.len()
-        && count(c, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == 0
+pub fn settled(store: &Path, msg_ids: &[String]) -> bool {
+    journaled(store, msg_ids) == msg_ids.len() && open_ro(store).counts().expect("counts").pending == 0
 }
 
-pub fn tally(c: &rusqlite::Connection, msg_ids: &[String], wechat: &FakeWechat, weibo: &FakeWeibo) -> Tally {
+pub fn tally(store: &Path, msg_ids: &[String], wechat: &FakeWechat, weibo: &FakeWeibo) -> Tally {
+    let c = open_ro(store);
+    let journal = c.journal().expect("journal");
+    let deliveries = c.deliveries().expect("deliveries");
+    let alerts = c.alerts().expect("alerts");
     let mut t = Tally {
         published: msg_ids.len(),
         ..Default::default()
     };
-    // Journal: one entry per published msg_id.
+    // Journal: one entry per published msg_id (its count, and the least of its statuses).
     let mut per_msg: HashMap<String, (i64, String)> = HashMap::new();
-    let mut st = c
-        .prepare("SELECT msg_id, COUNT(*), MIN(status) FROM journal WHERE msg_id IS NOT NULL GROUP BY msg_id")
-        .expect("q");
-    for r in st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-    {
-        let (m, n, s) = r.expect("row");
-        per_msg.insert(m, (n, s));
+    for j in &journal {
+        let Some(m) = &j.msg_id else { continue };
+        let e = per_msg.entry(m.clone()).or_insert((0, j.status.clone()));
+        e.0 += 1;
+        if j.status < e.1 {
+            e.1 = j.status.clone();
+        }
     }
     for m in msg_ids {
         match per_msg.get(m) {
@@ -354,59 +351,30 @@ pub fn tally(c: &rusqlite::Connection, msg_ids: &[String], wechat: &FakeWechat, 
     }
 
     // Alerts: exactly one delivery row per channel, in a final state.
-    let channels: Vec<String> = c
-        .prepare("SELECT DISTINCT channel FROM deliveries")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
-    let mut rows: HashMap<(i64, String), i64> = HashMap::new();
-    let mut st = c
-        .prepare("SELECT alert_id, channel, COUNT(*) FROM deliveries GROUP BY alert_id, channel")
-        .expect("q");
-    for r in st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-    {
-        let (a, ch, n) = r.expect("row");
-        rows.insert((a, ch), n);
+    let channels: HashSet<&str> = deliveries.iter().map(|d| d.channel.as_str()).collect();
+    let mut rows: HashMap<(i64, &str), i64> = HashMap::new();
+    for d in &deliveries {
+        *rows.entry((d.alert_id, d.channel.as_str())).or_default() += 1;
     }
-    let alerts: Vec<i64> = c
-        .prepare("SELECT id FROM alerts")
-        .expect("q")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect();
     for a in &alerts {
         for ch in &channels {
-            if rows.get(&(*a, ch.clone())).copied().unwrap_or(0) != 1 {
+            if rows.get(&(a.id, *ch)).copied().unwrap_or(0) != 1 {
                 t.bad_outcomes += 1;
             }
         }
     }
-    let finals = FINAL
+    t.pending = deliveries.iter().filter(|d| !FINAL.contains(&d.status)).count();
+    t.undelivered = deliveries
         .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    t.pending = count(
-        c,
-        &format!("SELECT COUNT(*) FROM deliveries WHERE status NOT IN ({finals})"),
-    ) as usize;
-    t.undelivered = count(
-        c,
-        "SELECT COUNT(*) FROM deliveries WHERE status IN ('failed', 'expired')",
-    ) as usize;
+        .filter(|d| matches!(d.status, Status::Failed | Status::Expired))
+        .count();
 
     // Pushes at the fakes: at most one per message and channel, each with a delivered row.
     let delivered = |channel: &str| -> Vec<(String, String)> {
-        c.prepare("SELECT id, text FROM deliveries WHERE channel = ?1 AND status = 'delivered'")
-            .expect("q")
-            .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("rows")
-            .map(|r| r.expect("row"))
+        deliveries
+            .iter()
+            .filter(|d| d.channel == channel && d.status == Status::Delivered)
+            .map(|d| (d.id.clone(), d.text.clone()))
             .collect()
     };
     let jobs = wechat.jobs();
@@ -457,21 +425,22 @@ pub fn tally(c: &rusqlite::Connection, msg_ids: &[String], wechat: &FakeWechat, 
 
     // The WeChat ledger: per day, what the delivered pushes of that day add up to.
     let ledger: Vec<(String, i64)> = c
-        .prepare("SELECT day, used FROM ledger WHERE channel = 'wechat'")
-        .expect("q")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+        .ledger()
+        .expect("ledger")
+        .into_iter()
+        .filter(|l| l.channel == "wechat")
+        .map(|l| (l.day, l.used))
         .collect();
     t.ledger = ledger.iter().map(|(_, n)| n).sum();
     for (day, used) in &ledger {
-        let pushed: i64 = c
-            .query_row(
-                "SELECT COUNT(*) FROM deliveries WHERE channel = 'wechat' AND ledger_day = ?1 AND status = 'delivered'",
-                [day],
-                |r| r.get(0),
-            )
-            .expect("q");
+        let pushed = deliveries
+            .iter()
+            .filter(|d| {
+                d.channel == "wechat"
+                    && d.ledger_day.as_deref() == Some(day.as_str())
+                    && d.status == Status::Delivered
+            })
+            .count() as i64;
         if pushed != *used {
             t.ledger_mismatch_days += 1;
         }

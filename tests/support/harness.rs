@@ -6,6 +6,9 @@ use super::fake_weibo::{self, FakeWeibo};
 use alertd::clock::{Clock, ManualClock, SharedClock};
 use alertd::config::Config;
 use alertd::daemon::Running;
+pub use alertd::store::inspect::{AlertRow, AuditRow, Counts, DeliveryRow, DigestRow, Inspect, JournalRow, LedgerRow};
+pub use alertd::store::outbox::Status;
+use super::config::ConfigBuilder;
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::io::Write;
 use std::path::PathBuf;
@@ -44,6 +47,25 @@ impl Env {
         self.dir.path().join("alertd.db")
     }
 
+    /// The builder of a config pointing at this env: its broker, store, fakes and clock-free
+    /// defaults (1 WeChat push a day, 3 s request timeouts, 50 ms first retry, no metrics).
+    pub fn builder(&self, client_id: &str) -> ConfigBuilder {
+        ConfigBuilder::new(self.dir.path())
+            .broker(&self.broker)
+            .client_id(client_id)
+            .store(self.store_path())
+            .wechat(&self.wechat.base_url(), fake_wechat::APPID, fake_wechat::SECRET)
+            .channel_line("wechat", "daily_limit = 1")
+            .channel_line("wechat", "request_timeout_secs = 3")
+            .weibo(&self.weibo.base_url(), fake_weibo::TOKEN, LINK)
+            .channel_line("weibo", "rip = \"203.0.113.7\"")
+            .channel_line("weibo", "request_timeout_secs = 3")
+            .weibo_pace(self.weibo.hourly_limit())
+            .retry(50, 2)
+            .link_allowlist(&[SAFE_DOMAIN])
+            .metrics("")
+    }
+
     /// A config pointing at this env; `extra` is appended (TOML tables).
     pub fn config_text(&self, client_id: &str, extra: &str) -> String {
         self.config_text_with(client_id, "", extra)
@@ -51,64 +73,16 @@ impl Env {
 
     /// As [`Env::config_text`], with `wechat` lines added to the `[channels.wechat]` table.
     pub fn config_text_with(&self, client_id: &str, wechat: &str, extra: &str) -> String {
-        format!(
-            r#"
-[mqtt]
-url = "{broker}"
-client_id = "{client_id}"
-topics = ["feeds/seismic/#", "feeds/weather/#"]
-reconnect_max_secs = 1
+        let mut b = self.builder(client_id);
+        for line in wechat.lines().filter(|l| !l.trim().is_empty()) {
+            b = b.channel_line("wechat", line);
+        }
+        b.table(extra).text()
+    }
 
-[store]
-path = "{store}"
-
-[jurisdiction]
-name = "成都市"
-office = "成都市应急管理局"
-lat = 30.66
-lon = 104.07
-adcodes = ["510100"]
-
-[channels.wechat]
-kind = "wechat"
-api_base = "{wechat}"
-appid = "{appid}"
-secret = "{secret}"
-daily_limit = 1
-request_timeout_secs = 3
-{wechat_extra}
-
-[channels.weibo]
-kind = "weibo"
-api_base = "{weibo}"
-access_token = "{token}"
-link = "{link}"
-rip = "203.0.113.7"
-request_timeout_secs = 3
-{weibo_pace}
-[deliver]
-retry_initial_ms = 50
-retry_max_secs = 2
-
-[compose]
-link_allowlist = ["{domain}"]
-
-[metrics]
-listen = ""
-{extra}
-"#,
-            broker = self.broker,
-            store = self.store_path().display(),
-            wechat = self.wechat.base_url(),
-            appid = fake_wechat::APPID,
-            secret = fake_wechat::SECRET,
-            weibo = self.weibo.base_url(),
-            token = fake_weibo::TOKEN,
-            link = LINK,
-            domain = SAFE_DOMAIN,
-            wechat_extra = wechat,
-            weibo_pace = weibo_pace(self.weibo.hourly_limit()),
-        )
+    /// Parses a built config.
+    pub fn parse(&self, b: &ConfigBuilder) -> Config {
+        Config::parse(&b.text(), std::path::Path::new("test.toml")).expect("test config")
     }
 
     pub fn config(&self, extra: &str) -> Config {
@@ -134,36 +108,107 @@ listen = ""
         publish(&self.broker, topic, payload).await
     }
 
+    /// The store, read-write, for the library's own typed reads (`status::collect`…).
     pub fn db(&self) -> rusqlite::Connection {
         alertd::store::open(&self.store_path()).expect("store")
     }
 
-    /// (channel, status, decision, last_error) of every delivery, in creation order.
-    pub fn deliveries(&self) -> Vec<(String, String, String, String)> {
-        let c = self.db();
-        let mut st = c
-            .prepare("SELECT channel, status, decision, COALESCE(last_error, '') FROM deliveries ORDER BY created_ms, rowid")
-            .expect("query");
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .expect("rows")
-            .map(|r| r.expect("row"))
-            .collect()
+    /// The store, read-only, as typed rows.
+    pub fn inspect(&self) -> Inspect {
+        Inspect::open(&self.store_path()).expect("store (read-only)")
     }
 
-    pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).expect("count")
+    /// Every delivery, in creation order.
+    pub fn deliveries(&self) -> Vec<DeliveryRow> {
+        self.inspect().deliveries().expect("deliveries")
+    }
+
+    /// The deliveries of the alerts that `which` picks, in creation order.
+    pub fn deliveries_of(&self, which: impl Fn(&AlertRow) -> bool) -> Vec<DeliveryRow> {
+        let i = self.inspect();
+        let ids: Vec<i64> = i
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .filter(|a| which(a))
+            .map(|a| a.id)
+            .collect();
+        let rows = i.deliveries().expect("deliveries");
+        rows.into_iter().filter(|d| ids.contains(&d.alert_id)).collect()
+    }
+
+    /// Every alert, by id.
+    pub fn alerts(&self) -> Vec<AlertRow> {
+        self.inspect().alerts().expect("alerts")
+    }
+
+    /// Every journal entry, by id.
+    pub fn journal(&self) -> Vec<JournalRow> {
+        self.inspect().journal().expect("journal")
+    }
+
+    /// The audit trail, by id.
+    pub fn audit(&self) -> Vec<AuditRow> {
+        self.inspect().audit().expect("audit")
+    }
+
+    /// The audit rows of `kind`, by id.
+    pub fn audit_of(&self, kind: &str) -> Vec<AuditRow> {
+        self.audit().into_iter().filter(|a| a.kind == kind).collect()
+    }
+
+    /// The quota ledger, by channel and day.
+    pub fn ledger(&self) -> Vec<LedgerRow> {
+        self.inspect().ledger().expect("ledger")
+    }
+
+    /// The digest outcomes.
+    pub fn digests(&self) -> Vec<DigestRow> {
+        self.inspect().digests().expect("digests")
+    }
+
+    /// How many deliveries `f` picks.
+    pub fn count_deliveries(&self, f: impl Fn(&DeliveryRow) -> bool) -> i64 {
+        self.deliveries().iter().filter(|d| f(d)).count() as i64
+    }
+
+    /// How many journal entries `f` picks.
+    pub fn count_journal(&self, f: impl Fn(&JournalRow) -> bool) -> i64 {
+        self.journal().iter().filter(|j| f(j)).count() as i64
+    }
+
+    /// The first journal entry `f` picks.
+    pub fn journal_find(&self, f: impl Fn(&JournalRow) -> bool) -> Option<JournalRow> {
+        self.journal().into_iter().find(|j| f(j))
+    }
+
+    /// The journal entry with `id`.
+    pub fn journal_entry(&self, id: i64) -> JournalRow {
+        self.journal_find(|j| j.id == id).expect("journal row")
+    }
+
+    /// Row counts (cheap to poll).
+    pub fn counts(&self) -> Counts {
+        self.inspect().counts().expect("counts")
     }
 }
 
 /// alertd's Weibo budget for a fake account: a test that lifted the fake's hourly limit above
 /// the real 30 is not about pacing, so alertd's budget is lifted too; otherwise alertd's
 /// defaults (30 an hour, 15 per source) meet the fake's real-platform limit.
-fn weibo_pace(limit: usize) -> String {
-    if limit <= 30 {
-        return String::new();
+trait WeiboPace {
+    fn weibo_pace(self, limit: usize) -> Self;
+}
+
+impl WeiboPace for ConfigBuilder {
+    fn weibo_pace(self, limit: usize) -> ConfigBuilder {
+        if limit <= 30 {
+            return self;
+        }
+        let n = limit.min(u32::MAX as usize);
+        self.channel_line("weibo", &format!("posts_per_hour = {n}"))
+            .channel_line("weibo", &format!("source_posts_per_hour = {n}"))
     }
-    let n = limit.min(u32::MAX as usize);
-    format!("posts_per_hour = {n}\nsource_posts_per_hour = {n}\n")
 }
 
 /// Publishes at QoS 1 and waits for the broker's PUBACK.

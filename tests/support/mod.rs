@@ -9,6 +9,7 @@
 //! Include from an integration test with `mod support;`.
 
 pub mod common;
+pub mod config;
 pub mod fake_wechat;
 pub mod fake_wecom;
 pub mod fake_weibo;
