@@ -4,25 +4,11 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::harness::{assert_no_secrets, quake, wait_for, Env, Status};
+use support::harness::{assert_no_secrets, quake, wait_for, Daemon, Env, Status};
 
-fn spawn(config: &std::path::Path, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_alertd"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "debug,rumqttd=off,hyper=info,h2=info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("alertd starts")
-}
+/// The crash tests read the daemon's debug lines ("resuming it first").
+const CRASH_LOG: &str = "debug,rumqttd=off,hyper=info,h2=info";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_delivery_then_restarted_delivers_each_alert_exactly_once() {
@@ -46,8 +32,7 @@ async fn interrupted_mid_delivery(signal: &str) {
     std::fs::write(&cfg, env.config_text("alertd-crash", "")).expect("config");
     let log = env.dir.path().join("alertd.log");
 
-    let mut child = spawn(&cfg, &log);
-    let _first = support::harness::KillOnDrop(child.id());
+    let mut child = Daemon::start_with_log(&cfg, &log, CRASH_LOG);
     wait_for("daemon connected", 20, || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -84,11 +69,7 @@ async fn interrupted_mid_delivery(signal: &str) {
         6
     );
 
-    let _ = Command::new("kill")
-        .arg(signal)
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().expect("reaped");
+    let status = child.signal(signal);
     if signal == "-TERM" {
         assert!(
             status.success(),
@@ -101,8 +82,7 @@ async fn interrupted_mid_delivery(signal: &str) {
     // WeChat refuses a repeated clientmsgid within a minute (45066); move the platform's clock.
     env.clock.advance(Duration::from_secs(61));
 
-    let mut child = spawn(&cfg, &log);
-    let _second = support::harness::KillOnDrop(child.id());
+    let mut child = Daemon::start_with_log(&cfg, &log, CRASH_LOG);
     wait_for("all delivered after restart", 30, || {
         env.count_deliveries(|d| d.status == Status::Delivered) == 6
     })
@@ -135,11 +115,7 @@ async fn interrupted_mid_delivery(signal: &str) {
     // one, so one or two.
     assert!(notes >= 1, "a lost answer was resolved by 20019: {notes}");
 
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().expect("exit");
+    let status = child.signal("-TERM");
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(text.contains("resuming unfinished deliveries"));
@@ -164,8 +140,7 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
     assert!(text.contains("request_timeout_secs = 60"));
     std::fs::write(&cfg, text).expect("config");
     let log = env.dir.path().join("alertd.log");
-    let mut child = spawn(&cfg, &log);
-    let _first = support::harness::KillOnDrop(child.id());
+    let mut child = Daemon::start_with_log(&cfg, &log, CRASH_LOG);
     wait_for("daemon connected", 20, || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -185,15 +160,10 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
         env.count_deliveries(|d| d.channel == "weibo" && d.status == Status::Pending) == 2
     })
     .await;
-    let _ = Command::new("kill")
-        .arg("-KILL")
-        .arg(child.id().to_string())
-        .status();
-    child.wait().expect("reaped");
+    child.signal("-KILL");
 
     env.weibo.set_hang_after_accept(false);
-    let mut child = spawn(&cfg, &log);
-    let _second = support::harness::KillOnDrop(child.id());
+    let mut child = Daemon::start_with_log(&cfg, &log, CRASH_LOG);
     wait_for("both Weibo deliveries done", 30, || {
         env.count_deliveries(|d| d.channel == "weibo" && d.status == Status::Delivered) == 2
     })
@@ -217,11 +187,7 @@ async fn killed_with_a_routine_post_in_flight_before_a_queued_emergency_posts_ea
         note.starts_with("20019"),
         "the lost answer was resolved by 20019: {note}"
     );
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    assert!(child.wait().expect("exit").success());
+    assert!(child.signal("-TERM").success());
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(
         text.contains("resuming it first"),

@@ -23,10 +23,9 @@ mod support;
 use rand::Rng;
 use std::time::Duration;
 use support::faults_util::{
-    batch, journaled, log_count, message, open_ro, settled, sigkill, sigterm, spawn_alertd, tally, Publisher,
-    Tmpfs,
+    batch, journaled, message, open_ro, settled, tally, Publisher, Tmpfs,
 };
-use support::harness::{wait_for, DeliveryRow, Env, Status};
+use support::harness::{log_count, wait_for, Daemon, DeliveryRow, Env, Status};
 use support::mosquitto::Mosquitto;
 
 /// `n` minutes before `now`, as RFC 3339.
@@ -62,7 +61,7 @@ async fn kill9() {
     let mut kill_ms = Vec::new();
     for round in 0..ROUNDS {
         let before = log_count(&log, "mqtt: subscribed");
-        let mut child = spawn_alertd(&cfg, &log);
+        let mut child = Daemon::start(&cfg, &log);
         wait_for("daemon connected", 20, || {
             log_count(&log, "mqtt: subscribed") > before
         })
@@ -76,7 +75,7 @@ async fn kill9() {
         let ms = rand::rng().random_range(50..=800u64);
         kill_ms.push(ms);
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        sigkill(&mut child);
+        child.kill9();
         // WeChat refuses a repeated clientmsgid within a minute (45066) on its own clock.
         env.clock.advance(Duration::from_secs(61));
         if round == 0 {
@@ -87,13 +86,13 @@ async fn kill9() {
     let c = env.store_path();
     let at_last_kill = journaled(&c, &ids);
 
-    let mut child = spawn_alertd(&cfg, &log);
+    let mut child = Daemon::start(&cfg, &log);
     wait_for("every message journaled and every delivery finished", 90, || {
         settled(&c, &ids)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(sigterm(&mut child), "SIGTERM exits 0");
+    assert!(child.stop(), "SIGTERM exits 0");
 
     let t = tally(&c, &ids, &env.wechat, &env.weibo);
     println!(
@@ -375,7 +374,7 @@ async fn disk_full() {
     let origin = minutes_before(now, 1);
     let mut ids = Vec::new();
 
-    let mut child = spawn_alertd(&cfg, &log);
+    let mut child = Daemon::start(&cfg, &log);
     wait_for("daemon connected", 20, || log_count(&log, "mqtt: subscribed") > 0).await;
     for p in batch(&mut ids, "D", 5, 4, 1, &origin) {
         provider.send(p).await;
@@ -413,13 +412,13 @@ async fn disk_full() {
     })
     .await;
     let during_second = journaled(&c, &ids);
-    sigkill(&mut child);
+    child.kill9();
     std::fs::remove_file(&filler).expect("remove filler");
-    let mut child = spawn_alertd(&cfg, &log);
+    let mut child = Daemon::start(&cfg, &log);
     provider.all_acked(20).await;
     wait_for("recovered after a restart", 30, || settled(&c, &ids)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(sigterm(&mut child), "SIGTERM exits 0");
+    assert!(child.stop(), "SIGTERM exits 0");
 
     let t = tally(&c, &ids, &env.wechat, &env.weibo);
     println!(
@@ -501,7 +500,7 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
     let provider = Publisher::start(&mq.url());
     let origin = minutes_before(now, 1);
     let mut ids = Vec::new();
-    let mut child = spawn_alertd(&cfg, &log);
+    let mut child = Daemon::start(&cfg, &log);
     wait_for("daemon connected", 20, || log_count(&log, "mqtt: subscribed") > 0).await;
     // A routine takes the day's push.
     for p in batch(&mut ids, "G", 1, 1000, 999, &origin) {
@@ -522,7 +521,7 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
     .await;
     std::fs::remove_file(&filler).expect("remove filler");
     wait_for("committed and delivered", 30, || settled(&c, &ids)).await;
-    assert!(sigterm(&mut child));
+    assert!(child.stop());
     let held = open_ro(&c)
         .deliveries()
         .expect("deliveries")

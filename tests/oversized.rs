@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::faults_util::{log_count, message, place, sigterm, spawn_alertd};
-use support::harness::{wait_for, Env, KillOnDrop};
+use support::faults_util::{message, place};
+use support::harness::{log_count, wait_for, Daemon, Env};
 use support::mosquitto::Mosquitto;
 
 /// What the test publishes: more than Mosquitto's old 16 MiB client limit in rumqttc.
@@ -99,8 +99,7 @@ async fn oversized_through_stock_mosquitto(protocol: &str) {
     let log = env.dir.path().join("alertd.log");
     let origin = (now - jiff::SignedDuration::from_mins(1)).to_string();
 
-    let mut child = spawn_alertd(&cfg, &log);
-    let _first = KillOnDrop(child.id());
+    let mut child = Daemon::start(&cfg, &log);
     subscribed(&log, 0).await;
 
     let huge = huge_payload(HUGE);
@@ -149,10 +148,9 @@ async fn oversized_through_stock_mosquitto(protocol: &str) {
     let (_, m) = get(&format!("http://{metrics}/metrics")).await;
     assert!(m.contains("alertd_mqtt_connected 1"), "{m}");
 
-    assert!(sigterm(&mut child), "SIGTERM exits 0");
+    assert!(child.stop(), "SIGTERM exits 0");
     let before = log_count(&log, "mqtt: subscribed");
-    let mut child = spawn_alertd(&cfg, &log);
-    let _second = KillOnDrop(child.id());
+    let mut child = Daemon::start(&cfg, &log);
     subscribed(&log, before).await;
     for i in 3..6 {
         let (_, p) = message("OV", i, true, &origin);
@@ -194,7 +192,7 @@ async fn oversized_through_stock_mosquitto(protocol: &str) {
         peak_first < PEAK_RSS_KB && peak_second < PEAK_RSS_KB,
         "peak RSS {peak_first} / {peak_second} kB, bound {PEAK_RSS_KB} kB"
     );
-    assert!(sigterm(&mut child), "SIGTERM exits 0");
+    assert!(child.stop(), "SIGTERM exits 0");
 }
 
 fn status(cfg: &Path, json: bool) -> String {
@@ -246,8 +244,7 @@ async fn a_failing_broker_session_shows_on_healthz_in_status_and_in_the_metrics(
     let cfg = env.dir.path().join("alertd.toml");
     std::fs::write(&cfg, text).expect("config");
     let log = env.dir.path().join("alertd.log");
-    let mut child = spawn_alertd(&cfg, &log);
-    let _kill = KillOnDrop(child.id());
+    let mut child = Daemon::start(&cfg, &log);
     subscribed(&log, 0).await;
     let health = format!("http://{metrics}/healthz");
     assert_eq!(get(&health).await.0, 200);
@@ -306,5 +303,5 @@ async fn a_failing_broker_session_shows_on_healthz_in_status_and_in_the_metrics(
         (1, 1),
         "exactly once"
     );
-    assert!(sigterm(&mut child), "SIGTERM exits 0");
+    assert!(child.stop(), "SIGTERM exits 0");
 }

@@ -1,4 +1,4 @@
-//! Helpers for the fault suite (`tests/faults.rs`): the real daemon as a child process, a
+//! Helpers for the fault suite (`tests/faults.rs`; the daemon process is `harness::Daemon`): a
 //! persistent-session publisher, a small tmpfs that can be filled, and the tally that checks
 //! "every accepted message has exactly one outcome, nothing is pushed twice, the ledger matches
 //! the pushes" against the store and the fakes.
@@ -9,7 +9,7 @@ use super::harness::{quake, Inspect, Status};
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,56 +74,6 @@ pub fn batch(
             p
         })
         .collect()
-}
-
-// ---------------------------------------------------------------- the daemon as a process
-
-/// Starts the release-or-debug binary cargo built for this test run, logging to `log`.
-pub fn spawn_alertd(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_alertd"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info,rumqttd=off,hyper=info,h2=info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("alertd starts")
-}
-
-/// SIGKILL and reap.
-pub fn sigkill(child: &mut Child) {
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
-}
-
-/// SIGTERM; returns whether it exited 0 within 15 s (else it is killed).
-pub fn sigterm(child: &mut Child) -> bool {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    for _ in 0..300 {
-        if let Ok(Some(st)) = child.try_wait() {
-            return st.success();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
-/// How often `needle` occurs in the log file.
-pub fn log_count(log: &Path, needle: &str) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .matches(needle)
-        .count()
 }
 
 // ---------------------------------------------------------------- a feed provider

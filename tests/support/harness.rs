@@ -11,7 +11,8 @@ pub use alertd::store::outbox::Status;
 use super::config::ConfigBuilder;
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -336,7 +337,132 @@ pub fn assert_no_secrets(text: &str, wechat: &FakeWechat) {
     }
 }
 
-/// Kills a child process when a test ends early (a panic), so no daemon outlives its test.
+// ---- the daemon as a process: the binary cargo built for this test run, started, stopped,
+// ---- killed and restarted on one config and one log file.
+
+/// The log filter of a daemon process unless a test asks for another.
+pub const PROCESS_LOG: &str = "info,rumqttd=off,hyper=info,h2=info";
+
+/// `alertd run --config CONFIG` as a child process, its stderr appended to a log file. Dropping
+/// it kills it (-9), so no daemon outlives its test, even one that panicked.
+pub struct Daemon {
+    child: Option<Child>,
+    config: PathBuf,
+    log: PathBuf,
+    filter: String,
+}
+
+impl Daemon {
+    /// Starts the daemon on `config`, logging at [`PROCESS_LOG`] to `log`.
+    pub fn start(config: &Path, log: &Path) -> Daemon {
+        Daemon::start_with_log(config, log, PROCESS_LOG)
+    }
+
+    /// As [`Daemon::start`], with `RUST_LOG=filter`.
+    pub fn start_with_log(config: &Path, log: &Path, filter: &str) -> Daemon {
+        let mut d = Daemon {
+            child: None,
+            config: config.to_path_buf(),
+            log: log.to_path_buf(),
+            filter: filter.to_string(),
+        };
+        d.restart();
+        d
+    }
+
+    /// Starts it again on the same config and log (after [`Daemon::kill9`] or [`Daemon::stop`];
+    /// a daemon still running is killed first).
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            self.kill9();
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_alertd"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", &self.filter)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("alertd starts");
+        self.child = Some(child);
+    }
+
+    /// The running process's id.
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().expect("the daemon is running").id()
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("the daemon is running");
+        child.kill().expect("kill -9");
+        child.wait().expect("reaped");
+    }
+
+    /// SIGTERM; returns whether it exited 0 within 15 s (else it is killed).
+    pub fn stop(&mut self) -> bool {
+        let mut child = self.child.take().expect("the daemon is running");
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        for _ in 0..300 {
+            if let Ok(Some(st)) = child.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Sends `signal` (as `kill` spells it: `-TERM`, `-KILL`) and waits, however long, for the
+    /// exit.
+    pub fn signal(&mut self, signal: &str) -> ExitStatus {
+        let mut child = self.child.take().expect("the daemon is running");
+        let _ = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status();
+        child.wait().expect("reaped")
+    }
+
+    /// The log file.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// How often `needle` occurs in the log.
+    pub fn log_count(&self, needle: &str) -> usize {
+        log_count(&self.log, needle)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// How often `needle` occurs in the log file.
+pub fn log_count(log: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(needle)
+        .count()
+}
+
+/// Kills a child process when a test ends early (a panic), so no process outlives its test (for
+/// the commands a test runs itself; [`Daemon`] does this on its own).
 pub struct KillOnDrop(pub u32);
 
 impl Drop for KillOnDrop {
