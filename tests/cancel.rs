@@ -50,14 +50,8 @@ fn alert_ref() -> String {
 }
 
 async fn settle(env: &Env, journaled: i64) {
-    wait_for("journaled", 10, || {
-        env.counts().journal == journaled
-    })
-    .await;
-    wait_for("nothing pending", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
+    wait_for("journaled", 10, || env.counts().journal == journaled).await;
+    wait_for("nothing pending", 10, || env.counts().pending == 0).await;
 }
 
 fn journal_reason(env: &Env, id: i64) -> String {
@@ -121,14 +115,20 @@ async fn an_info_less_cap_cancel_lifts_the_red_warning_it_references_by_name_and
     // WeChat: the alert's push only; the cancellation is skipped by the cancel rule.
     assert_eq!(env.wechat.jobs().len(), 1);
     let deliveries = env.deliveries();
-    assert!(deliveries.iter().all(|d| d.status != Status::Failed), "{deliveries:#?}");
+    assert!(
+        deliveries.iter().all(|d| d.status != Status::Failed),
+        "{deliveries:#?}"
+    );
     let wechat_cancel = deliveries
         .iter()
         .filter(|d| d.channel == "wechat")
         .nth(1)
         .expect("the cancel's WeChat decision");
     assert_eq!(wechat_cancel.status, Status::Skipped, "{wechat_cancel:?}");
-    assert!(wechat_cancel.decision.starts_with("cancellation:"), "{wechat_cancel:?}");
+    assert!(
+        wechat_cancel.decision.starts_with("cancellation:"),
+        "{wechat_cancel:?}"
+    );
     let actions: Vec<String> = env.alerts().into_iter().map(|a| a.action).collect();
     assert_eq!(actions, ["alert", "cancel"]);
     d.shutdown();

@@ -3,6 +3,7 @@
 mod support;
 
 use std::process::{Command, Stdio};
+use support::config::ConfigBuilder;
 use support::harness::{wait_for, KillOnDrop};
 
 fn alertd(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -22,27 +23,19 @@ fn repo() -> std::path::PathBuf {
     env!("CARGO_MANIFEST_DIR").into()
 }
 
-const CONFIG: &str = r#"
-[store]
-path = "alertd.db"
-[jurisdiction]
-name = "成都市"
-office = "成都市应急管理局"
-lat = 30.66
-lon = 104.07
-adcodes = ["510100"]
-[channels.wechat]
-kind = "wechat"
-appid = "wx0123456789abcdef"
-secret = "not-used-in-check"
-[channels.weibo]
-kind = "weibo"
-access_token = "not-used-in-check"
-link = "https://www.example.gov.cn/alerts"
-[compose]
-alerts_dir = "ALERTS"
-link_allowlist = ["www.example.gov.cn"]
-"#;
+/// An officer's config in `dir`: the real platforms (which `check` and `render` never reach),
+/// the store `alertd.db` in the working directory, the templates in `alerts` if given.
+fn config(dir: &std::path::Path, alerts: Option<&std::path::Path>) -> ConfigBuilder {
+    let b = ConfigBuilder::new(dir)
+        .store("alertd.db")
+        .wechat("", "wx0123456789abcdef", "not-used-in-check")
+        .weibo("", "not-used-in-check", "https://www.example.gov.cn/alerts");
+    let b = match alerts {
+        Some(a) => b.alerts_dir(a),
+        None => b,
+    };
+    b.link_allowlist(&["www.example.gov.cn"])
+}
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -62,7 +55,7 @@ fn check_passes_the_shipped_templates_and_names_each_problem() {
     let alerts = dir.path().join("alerts");
     copy_dir(&repo().join("alerts"), &alerts);
     let cfg = dir.path().join("alertd.toml");
-    std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+    assert_eq!(config(dir.path(), Some(&alerts)).build(), cfg);
     let (code, out, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -85,14 +78,10 @@ fn check_passes_the_shipped_templates_and_names_each_problem() {
     );
 
     // A config typo: the key and the line.
-    std::fs::write(
-        &cfg,
-        CONFIG
-            .replace("ALERTS", &alerts.display().to_string())
-            .replace("daily_limit", "x")
-            .replace("lat = 30.66", "latt = 30.66"),
-    )
-    .expect("cfg");
+    let typo = config(dir.path(), Some(&alerts))
+        .text()
+        .replace("lat = 30.66", "latt = 30.66");
+    std::fs::write(&cfg, typo).expect("cfg");
     let (code, _, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
     assert_ne!(code, 0);
     assert!(err.contains("line 7") && err.contains("latt"), "{err}");
@@ -135,7 +124,7 @@ fn check_fails_on_a_template_that_breaks_for_any_action_and_kind() {
         let alerts = dir.path().join("alerts");
         copy_dir(&repo().join("alerts"), &alerts);
         let cfg = dir.path().join("alertd.toml");
-        std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+        assert_eq!(config(dir.path(), Some(&alerts)).build(), cfg);
         let (code, out, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
         assert_eq!(code, 0, "the shipped templates pass: {out}{err}");
         assert!(out.contains("renderings"), "{out}");
@@ -248,11 +237,10 @@ fn check_names_every_missing_secret_file() {
     let alerts = dir.path().join("alerts");
     copy_dir(&repo().join("alerts"), &alerts);
     let cfg = dir.path().join("alertd.toml");
-    let text = format!(
-        "{}\n[feed_keys.cenc]\nsecret_file = \"/nonexistent/alertd/cenc.key\"\n",
-        CONFIG.replace("ALERTS", &alerts.display().to_string())
-    );
-    std::fs::write(&cfg, text).expect("cfg");
+    let written = config(dir.path(), Some(&alerts))
+        .feed_key_file("cenc", "/nonexistent/alertd/cenc.key")
+        .build();
+    assert_eq!(written, cfg);
     let (code, _, err) = alertd(dir.path(), &["check", "--config", cfg.to_str().expect("p")]);
     assert_ne!(code, 0);
     assert!(
@@ -274,7 +262,7 @@ fn errors_are_one_line_without_a_backtrace() {
     )
     .expect("break");
     let cfg = dir.path().join("alertd.toml");
-    std::fs::write(&cfg, CONFIG.replace("ALERTS", &alerts.display().to_string())).expect("cfg");
+    assert_eq!(config(dir.path(), Some(&alerts)).build(), cfg);
     let missing = dir.path().join("no-such-message.json");
     for (args, last) in [
         (
@@ -311,20 +299,15 @@ fn a_taken_metrics_port_is_fatal_at_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let cfg = dir.path().join("alertd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "{}\n[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n[metrics]\nlisten = \"{addr}\"\n",
-            CONFIG
-                .replace("[compose]\nalerts_dir = \"ALERTS\"\n", "[compose]\n")
-                .replace("secret = \"not-used-in-check\"", "secret = \"x\"\ndry_run = true")
-                .replace(
-                    "access_token = \"not-used-in-check\"",
-                    "access_token = \"x\"\ndry_run = true"
-                )
-        ),
-    )
-    .expect("cfg");
+    let written = config(dir.path(), None)
+        .set_str("mqtt", "url", "mqtt://127.0.0.1:1")
+        .set_str("channels.wechat", "secret", "x")
+        .set("channels.wechat", "dry_run", "true")
+        .set_str("channels.weibo", "access_token", "x")
+        .set("channels.weibo", "dry_run", "true")
+        .metrics(&addr)
+        .build();
+    assert_eq!(written, cfg);
     let mut child = Command::new(env!("CARGO_BIN_EXE_alertd"))
         .current_dir(dir.path())
         .args(["run", "--config", cfg.to_str().expect("p")])

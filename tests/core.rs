@@ -205,13 +205,25 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
     );
     assert_eq!(env.weibo.posts().len(), 5, "Weibo posts every one");
 
-    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.channel == "wechat").collect();
+    let wechat: Vec<_> = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.channel == "wechat")
+        .collect();
     for w in &wechat[1..4] {
         assert_eq!(w.status, Status::Delivered);
-        assert!(w.decision.starts_with("emergency override: daily quota used"), "{}", w.decision);
+        assert!(
+            w.decision.starts_with("emergency override: daily quota used"),
+            "{}",
+            w.decision
+        );
     }
     assert_eq!(wechat[4].status, Status::Held);
-    assert!(wechat[4].decision.contains("flood guard"), "{}", wechat[4].decision);
+    assert!(
+        wechat[4].decision.contains("flood guard"),
+        "{}",
+        wechat[4].decision
+    );
 
     let c = env.db();
     let overrides = env.audit_of("override");
@@ -396,7 +408,11 @@ async fn exercises_never_reach_a_live_channel() {
         .replace("\"actual\"", "\"exercise\"");
     env.publish("feeds/seismic/cenc", ex.as_bytes()).await;
     wait_for("dry-run recorded", 10, || {
-        env.deliveries().iter().filter(|d| d.status == Status::DryRun).count() == 2
+        env.deliveries()
+            .iter()
+            .filter(|d| d.status == Status::DryRun)
+            .count()
+            == 2
     })
     .await;
     assert_eq!(env.wechat.sendall_attempts(), 0);
@@ -411,11 +427,7 @@ async fn exercises_never_reach_a_live_channel() {
         req.contains("/cgi-bin/message/mass/sendall?access_token=***") && req.contains("7.0级地震"),
         "{req}"
     );
-    assert_eq!(
-        env.ledger().len(),
-        0,
-        "exercises use no quota"
-    );
+    assert_eq!(env.ledger().len(), 0, "exercises use no quota");
     d.shutdown();
     d.wait().await;
     assert_no_secrets(&logs(), &env.wechat);
@@ -466,7 +478,11 @@ async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
     }
     wait_for("overrides sent", 10, || env.wechat.jobs().len() == 5).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let wechat: Vec<_> = env.deliveries().into_iter().filter(|d| d.channel == "wechat").collect();
+    let wechat: Vec<_> = env
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.channel == "wechat")
+        .collect();
     let states: Vec<&str> = wechat[1..].iter().map(|w| w.status.as_str()).collect();
     assert_eq!(
         states,
@@ -518,9 +534,11 @@ async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergenc
     let env = Env::new(T0).await;
     env.wechat.set_mass_quota_per_day(100);
     // The fake refuses the 31st post in a rolling hour with 403 + 10024, as share.json does.
-    let keys =
-        format!("[feed_keys.rogue]\nsecret = \"{ROGUE_KEY}\"\n\n[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
-    let d = env.start(env.config(&keys)).await;
+    let keys = env
+        .builder("alertd-test")
+        .feed_key("rogue", ROGUE_KEY)
+        .feed_key("cenc", CENC_KEY);
+    let d = env.start(env.parse(&keys)).await;
     let origin = (env.clock.now() - jiff::SignedDuration::from_secs(60)).to_string();
     for i in 0..50 {
         // A grid of places ~66 km apart, all within 500 km of Chengdu: 50 distinct emergencies.
@@ -575,7 +593,11 @@ async fn a_flood_from_one_source_does_not_delay_or_hold_another_sources_emergenc
         .find(|d| d.channel == "wechat")
         .expect("the real one's WeChat delivery");
     assert_eq!(real.status, Status::Delivered);
-    assert!(real.decision.starts_with("emergency override"), "{}", real.decision);
+    assert!(
+        real.decision.starts_with("emergency override"),
+        "{}",
+        real.decision
+    );
     let rogue = env.deliveries_of(|a| a.bucket == "rogue");
     assert_eq!(
         rogue
@@ -610,8 +632,8 @@ fn emergency_at(env: &Env, id: &str, mag: f64, lat: f64, lon: f64, place: &str) 
 async fn one_collection_of_many_quakes_spends_one_sources_share() {
     let env = Env::new(T0).await;
     env.wechat.set_mass_quota_per_day(100);
-    let keys = format!("[feed_keys.cenc]\nsecret = \"{CENC_KEY}\"\n");
-    let d = env.start(env.config(&keys)).await;
+    let keys = env.builder("alertd-test").feed_key("cenc", CENC_KEY);
+    let d = env.start(env.parse(&keys)).await;
     let t = (env.clock.now() - jiff::SignedDuration::from_secs(60)).as_millisecond();
     let features: Vec<serde_json::Value> = (0..60)
         .map(|i| {

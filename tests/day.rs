@@ -167,14 +167,15 @@ async fn wechat_refusing_an_emergency_falls_back_to_free_publish_then_the_wecom_
     let env = Env::new("2026-11-26T10:00:00+08:00").await;
     let c = env.clock.clone();
     let wecom = FakeWecom::start(std::sync::Arc::new(move || alertd::clock::Clock::now(&c))).await;
-    let extra = format!(
-        "[channels.wecom]\nkind = \"wecom\"\napi_base = \"{}\"\nkey = \"{}\"\n",
-        wecom.base_url(),
-        fake_wecom::KEY
-    );
-    let d = env
-        .start(env.config_with("emergency_fallback = [\"freepublish\", \"wecom\"]\n", &extra))
-        .await;
+    let b = env
+        .builder("alertd-test")
+        .set(
+            "channels.wechat",
+            "emergency_fallback",
+            "[\"freepublish\", \"wecom\"]",
+        )
+        .wecom(&wecom.base_url(), fake_wecom::KEY);
+    let d = env.start(env.parse(&b)).await;
     env.wechat.script_errcodes(vec![45028]);
     env.publish(
         "feeds/seismic/cenc",
@@ -320,10 +321,7 @@ async fn audit_verify_finds_an_edited_row_and_status_json_tells_the_day() {
     three_routine_quakes(&env).await;
     env.clock.set("2026-11-26T18:00:01+08:00".parse().expect("t"));
     wait_for("the digest", 10, || env.wechat.jobs().len() == 1).await;
-    wait_for("digest delivered", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
+    wait_for("digest delivered", 10, || env.counts().pending == 0).await;
     d.shutdown();
     d.wait().await;
 
@@ -378,7 +376,9 @@ async fn the_mass_job_state_is_confirmed_and_a_failed_job_is_surfaced() {
     .await;
     wait_for("first job", 10, || env.wechat.jobs().len() == 1).await;
     wait_for("SEND_SUCCESS recorded", 10, || {
-        env.count_deliveries(|d| d.job_status.as_deref() == Some("SEND_SUCCESS") && d.status == Status::Delivered) == 1
+        env.count_deliveries(|d| {
+            d.job_status.as_deref() == Some("SEND_SUCCESS") && d.status == Status::Delivered
+        }) == 1
     })
     .await;
 
@@ -398,7 +398,8 @@ async fn the_mass_job_state_is_confirmed_and_a_failed_job_is_surfaced() {
     wait_for("second job", 10, || env.wechat.jobs().len() == 2).await;
     env.wechat.fail_job(env.wechat.jobs()[1].msg_id);
     wait_for("SEND_FAIL surfaced as a failed delivery", 10, || {
-        env.count_deliveries(|d| d.job_status.as_deref() == Some("SEND_FAIL") && d.status == Status::Failed) == 1
+        env.count_deliveries(|d| d.job_status.as_deref() == Some("SEND_FAIL") && d.status == Status::Failed)
+            == 1
     })
     .await;
     let status = alertd::status::collect(&env.config(""), &env.db(), &env.clock).expect("status");

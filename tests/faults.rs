@@ -22,9 +22,7 @@ mod support;
 
 use rand::Rng;
 use std::time::Duration;
-use support::faults_util::{
-    batch, journaled, message, open_ro, settled, tally, Publisher, Tmpfs,
-};
+use support::faults_util::{batch, journaled, message, open_ro, settled, tally, Publisher, Tmpfs};
 use support::harness::{log_count, wait_for, Daemon, DeliveryRow, Env, Status};
 use support::mosquitto::Mosquitto;
 
@@ -110,10 +108,14 @@ async fn kill9() {
             .filter(|d| d.channel == "weibo")
             .collect();
         let needle = format!("故障{key}号");
-        let row = weibo
-            .iter()
-            .position(|d| d.text.contains(&needle))
-            .map(|i| (i, weibo[i].id.clone(), weibo[i].created_ms, weibo[i].error().to_string()));
+        let row = weibo.iter().position(|d| d.text.contains(&needle)).map(|i| {
+            (
+                i,
+                weibo[i].id.clone(),
+                weibo[i].created_ms,
+                weibo[i].error().to_string(),
+            )
+        });
         println!("faults/kill9: doubled {k}: delivery (weibo #, id, created_ms, note) {row:?}");
         if let Some((_, _, created, _)) = row {
             let same = weibo.iter().filter(|d| d.created_ms == created).count();
@@ -223,10 +225,12 @@ async fn platform_hangs() {
     let env = Env::new("2026-11-26T10:00:00+08:00").await;
     env.weibo.set_hourly_limit(1_000_000);
     env.wechat.set_mass_quota_per_day(100);
-    let text = env
-        .config_text("alertd-test", "[override]\nmax_per_hour = 100\n")
-        .replace("request_timeout_secs = 3", "request_timeout_secs = 4");
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+    let b = env
+        .builder("alertd-test")
+        .set("channels.wechat", "request_timeout_secs", "4")
+        .set("channels.weibo", "request_timeout_secs", "4")
+        .table("[override]\nmax_per_hour = 100\n");
+    let cfg = env.parse(&b);
     let d = env.start(cfg).await;
     let origin = "2026-11-26T09:59:00+08:00";
 
@@ -360,15 +364,12 @@ async fn disk_full() {
     let disk = Tmpfs::mount(&env.dir.path().join("small-disk"), "2m");
     let store = disk.path.join("alertd.db");
     let cfg = env.dir.path().join("alertd.toml");
-    std::fs::write(
-        &cfg,
-        env.config_text("alertd-faults-disk", "[override]\nmax_per_hour = 100\n")
-            .replace(
-                &env.store_path().display().to_string(),
-                &store.display().to_string(),
-            ),
-    )
-    .expect("config");
+    let written = env
+        .builder("alertd-faults-disk")
+        .store(&store)
+        .table("[override]\nmax_per_hour = 100\n")
+        .build();
+    assert_eq!(written, cfg);
     let log = env.dir.path().join("alertd.log");
     let provider = Publisher::start(&mq.url());
     let origin = minutes_before(now, 1);
@@ -445,10 +446,11 @@ async fn weibo_resume_keeps_creation_order() {
     // A clock that does not move: every delivery is created in the same millisecond.
     let env = Env::new("2026-11-26T10:00:00+08:00").await;
     env.weibo.set_hourly_limit(1000);
-    let text = env
-        .config_text("alertd-test", "")
-        .replace("request_timeout_secs = 3", "request_timeout_secs = 30");
-    let cfg = || alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+    let b = env
+        .builder("alertd-test")
+        .set("channels.wechat", "request_timeout_secs", "30")
+        .set("channels.weibo", "request_timeout_secs", "30");
+    let cfg = || env.parse(&b);
     env.weibo.set_hang_after_accept(true);
     let d = env.start(cfg()).await;
     let mut ids = Vec::new();
@@ -487,15 +489,12 @@ async fn flood_guard_is_not_spent_by_failed_commits() {
     let disk = Tmpfs::mount(&env.dir.path().join("small-disk"), "2m");
     let store = disk.path.join("alertd.db");
     let cfg = env.dir.path().join("alertd.toml");
-    std::fs::write(
-        &cfg,
-        env.config_text("alertd-faults-guard", "[override]\nmax_per_hour = 3\n")
-            .replace(
-                &env.store_path().display().to_string(),
-                &store.display().to_string(),
-            ),
-    )
-    .expect("config");
+    let written = env
+        .builder("alertd-faults-guard")
+        .store(&store)
+        .table("[override]\nmax_per_hour = 3\n")
+        .build();
+    assert_eq!(written, cfg);
     let log = env.dir.path().join("alertd.log");
     let provider = Publisher::start(&mq.url());
     let origin = minutes_before(now, 1);
@@ -675,10 +674,10 @@ async fn wechat_answer_without_msg_id_for_a_created_job_is_resolved_by_45065() {
     ]);
     // The first retry 1–2 s later, so the clocks can move past WeChat's 60 s clientmsgid window
     // before it (else 45066 makes it wait a real minute).
-    let text = env
-        .config_text("alertd-test", "")
-        .replace("retry_initial_ms = 50", "retry_initial_ms = 2000");
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+    let b = env
+        .builder("alertd-test")
+        .set("deliver", "retry_initial_ms", "2000");
+    let cfg = env.parse(&b);
     let d = env.start(cfg).await;
     let (_, p) = message("V", 0, false, "2026-11-26T09:59:00+08:00");
     env.publish("feeds/seismic/cenc", &p).await;

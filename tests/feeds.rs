@@ -65,28 +65,15 @@ async fn run(order: &[Msg], formal: (f64, f64)) -> (usize, Vec<String>) {
             Msg::Usgs => usgs(5.7, 30.32, 103.02, jiff::Timestamp::now().as_millisecond()),
         };
         env.publish("feeds/seismic/relay", &payload).await;
-        wait_for("journaled", 10, || {
-            env.counts().journal == (i + 1) as i64
-        })
-        .await;
+        wait_for("journaled", 10, || env.counts().journal == (i + 1) as i64).await;
         // The messages are hours apart: let this one's deliveries end before the clock moves,
         // or a send in flight meets an access token the jump expired (42001, refresh, resend)
         // and counts as a second attempt.
-        wait_for("nothing pending", 10, || {
-            env.counts().pending == 0
-        })
-        .await;
+        wait_for("nothing pending", 10, || env.counts().pending == 0).await;
     }
-    wait_for("nothing pending", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
+    wait_for("nothing pending", 10, || env.counts().pending == 0).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        env.counts().events,
-        1,
-        "one event across sources: {order:?}"
-    );
+    assert_eq!(env.counts().events, 1, "one event across sources: {order:?}");
     let posts = env.weibo.posts().into_iter().map(|p| p.text).collect();
     let pushes = env.wechat.jobs().len();
     d.shutdown();
@@ -157,15 +144,14 @@ fn fixture(name: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cwa_rain_chain_is_one_alert_material_updates_and_one_cancellation() {
     let env = Env::new("2024-04-22T14:13:00+08:00").await;
-    let text = env
-        .config_text("alertd-cwa", "")
-        .replace("name = \"成都市\"", "name = \"花蓮縣\"")
-        .replace(
-            "office = \"成都市应急管理局\"",
-            "office = \"花蓮縣消防局\"\narea_names = [\"花蓮縣\"]",
-        )
-        .replace("lat = 30.66\nlon = 104.07", "lat = 23.99\nlon = 121.60");
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("cwa.toml")).expect("config");
+    let b = env
+        .builder("alertd-cwa")
+        .set_str("jurisdiction", "name", "花蓮縣")
+        .set_str("jurisdiction", "office", "花蓮縣消防局")
+        .set("jurisdiction", "area_names", "[\"花蓮縣\"]")
+        .set("jurisdiction", "lat", "23.99")
+        .set("jurisdiction", "lon", "121.60");
+    let cfg = env.parse(&b);
     let d = env.start(cfg).await;
     let chain = [
         (
@@ -188,27 +174,14 @@ async fn the_cwa_rain_chain_is_one_alert_material_updates_and_one_cancellation()
     for (i, (at, file)) in chain.iter().enumerate() {
         env.clock.set(at.parse().expect("t"));
         env.publish("feeds/weather/cwa", &fixture(file)).await;
-        wait_for("journaled", 10, || {
-            env.counts().journal == (i + 1) as i64
-        })
-        .await;
+        wait_for("journaled", 10, || env.counts().journal == (i + 1) as i64).await;
         // The messages are hours apart: let this one's deliveries end before the clock moves,
         // or a send in flight meets an access token the jump expired (42001, refresh, resend)
         // and counts as a second attempt.
-        wait_for("nothing pending", 10, || {
-            env.counts().pending == 0
-        })
-        .await;
+        wait_for("nothing pending", 10, || env.counts().pending == 0).await;
     }
-    wait_for("nothing pending", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
-    assert_eq!(
-        env.counts().events,
-        1,
-        "the chain is one event"
-    );
+    wait_for("nothing pending", 10, || env.counts().pending == 0).await;
+    assert_eq!(env.counts().events, 1, "the chain is one event");
     let actions: Vec<String> = env.alerts().into_iter().map(|a| a.action).collect();
     // Yellow → orange (class rises to emergency) → yellow → cancel: every update is material.
     assert_eq!(actions, vec!["alert", "update", "update", "cancel"]);
@@ -435,10 +408,7 @@ async fn one_cenc_report_through_two_relays_is_one_alert() {
     )
     .await;
     wait_for("journaled", 10, || env.counts().journal == 2).await;
-    wait_for("nothing pending", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
+    wait_for("nothing pending", 10, || env.counts().pending == 0).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(env.counts().events, 1, "one event");
     assert_eq!(env.counts().alerts, 1, "one alert");

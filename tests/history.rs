@@ -122,11 +122,10 @@ async fn usgs_on_wenchuan_reads_in_chinese_with_its_own_name() {
 async fn run(cases: &[Case]) -> (String, String) {
     let env = Env::new(cases[0].at).await;
     let root = env.dir.path().join("www");
-    let website = format!(
-        "[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"https://www.example.gov.cn/yjgl/\"\n",
-        root.display()
-    );
-    let d = env.start(env.config(&website)).await;
+    let website = env
+        .builder("alertd-test")
+        .website(&root, "https://www.example.gov.cn/yjgl/");
+    let d = env.start(env.parse(&website)).await;
     let mut last = (String::new(), String::new());
     for (i, c) in cases.iter().enumerate() {
         env.clock.set(c.at.parse().expect("time"));

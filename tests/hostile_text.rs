@@ -165,11 +165,11 @@ async fn start() -> Run {
     let root = env.dir.path().join("www");
     let alerts_dir = env.dir.path().join("alerts");
     templates_printing_web(&alerts_dir);
-    let extra = format!(
-        "[override]\nmax_per_hour = 10\n[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"{LINK_BASE}/\"\n",
-        root.display()
-    );
-    let mut cfg = env.config(&extra);
+    let b = env
+        .builder("alertd-test")
+        .website(&root, &format!("{LINK_BASE}/"))
+        .table("[override]\nmax_per_hour = 10\n");
+    let mut cfg = env.parse(&b);
     cfg.compose.alerts_dir = Some(alerts_dir);
     let daemon = env.start(cfg.clone()).await;
     Run {

@@ -19,11 +19,10 @@ async fn lushan_through_the_system_mosquitto() {
     std::net::TcpStream::connect("127.0.0.1:1883")
         .expect("the system Mosquitto must listen on 127.0.0.1:1883 (.ci/run starts it)");
     let run = rand::random::<u32>();
-    let text = env.config_text(&format!("alertd-interop-{run}"), "").replace(
-        "topics = [\"feeds/seismic/#\", \"feeds/weather/#\"]",
-        &format!("topics = [\"interop-{run}/feeds/#\"]"),
-    );
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+    let b = env
+        .builder(&format!("alertd-interop-{run}"))
+        .topics(&[&format!("interop-{run}/feeds/#")]);
+    let cfg = env.parse(&b);
     let d = env.start(cfg).await;
     env.publish(
         &format!("interop-{run}/feeds/seismic/cenc"),
@@ -133,11 +132,7 @@ async fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
             "message {i} reached Weibo"
         );
     }
-    assert_eq!(
-        env.counts().journal,
-        30,
-        "each message journaled once"
-    );
+    assert_eq!(env.counts().journal, 30, "each message journaled once");
     assert_eq!(env.wechat.jobs().len(), 1, "one push a day");
     d.shutdown();
     d.wait().await;

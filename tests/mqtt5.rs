@@ -10,6 +10,7 @@ use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use std::time::Duration;
+use support::config::ConfigBuilder;
 use support::harness::{lushan, wait_for, Env, Status};
 use support::mosquitto::Mosquitto;
 
@@ -46,15 +47,15 @@ async fn publish5(url: &str, topic: &str, payload: &[u8], props: Vec<(String, St
     reason
 }
 
-/// The env's config with `protocol = "5"` (and `mqtt_extra` lines) in `[mqtt]`.
-fn config_v5(env: &Env, client_id: &str, mqtt_extra: &str, extra: &str) -> alertd::config::Config {
-    let text = env.config_text(client_id, extra).replacen(
-        "reconnect_max_secs = 1\n",
-        &format!("reconnect_max_secs = 1\nprotocol = \"5\"\n{mqtt_extra}"),
-        1,
-    );
-    assert!(text.contains("protocol = \"5\""));
-    alertd::config::Config::parse(&text, std::path::Path::new("mqtt5.toml")).expect("config")
+/// The env's config with `protocol = "5"` in `[mqtt]`, `more` adding to it.
+fn config_v5(
+    env: &Env,
+    client_id: &str,
+    more: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> alertd::config::Config {
+    let b = more(env.builder(client_id).mqtt5());
+    assert!(b.text().contains("protocol = \"5\""));
+    env.parse(&b)
 }
 
 fn reason_of(env: &Env, like: &str) -> String {
@@ -72,7 +73,7 @@ async fn a_quake_published_over_mqtt5_reaches_wechat_and_weibo() {
     let mut env = Env::new("2013-04-20T08:04:30+08:00").await;
     let mq = Mosquitto::start(env.dir.path(), "");
     env.broker = mq.url();
-    let d = env.start(config_v5(&env, "alertd-v5-a", "", "")).await;
+    let d = env.start(config_v5(&env, "alertd-v5-a", |b| b)).await;
     // Mosquitto logs the protocol level of each connection: alertd spoke MQTT 5 (p5), with a
     // persistent session (c0).
     wait_for("Mosquitto logged alertd's MQTT 5 connection", 5, || {
@@ -90,10 +91,7 @@ async fn a_quake_published_over_mqtt5_reaches_wechat_and_weibo() {
     .await;
     let d_ok: Vec<_> = env.deliveries();
     assert_eq!(d_ok.len(), 2, "{d_ok:?}");
-    assert!(
-        d_ok.iter().all(|d| d.status == Status::Delivered),
-        "{d_ok:?}"
-    );
+    assert!(d_ok.iter().all(|d| d.status == Status::Delivered), "{d_ok:?}");
     assert_eq!(env.counts().journal, 1);
     assert!(
         env.weibo.posts()[0].text.contains("芦山"),
@@ -109,11 +107,12 @@ async fn signatures_in_user_properties_are_verified() {
     let mut env = Env::new("2013-04-20T08:04:30+08:00").await;
     let mq = Mosquitto::start(env.dir.path(), "");
     env.broker = mq.url();
-    let feeds = format!(
-        "[[feeds]]\ntopic = \"feeds/seismic/#\"\nrequire_signature = true\nkeys = [\"cenc\"]\n\n\
-         [feed_keys.cenc]\nsecret = \"{FEED_KEY}\"\n"
-    );
-    let d = env.start(config_v5(&env, "alertd-v5-b", "", &feeds)).await;
+    let d = env
+        .start(config_v5(&env, "alertd-v5-b", |b| {
+            b.signed_feed("feeds/seismic/#", &["cenc"])
+                .feed_key("cenc", FEED_KEY)
+        }))
+        .await;
     let msg = String::from_utf8(lushan()).expect("utf8");
 
     // Signed in the user properties: delivered.
@@ -132,10 +131,7 @@ async fn signatures_in_user_properties_are_verified() {
     let unsigned = msg.replace("cenc-20130420080246", "unsigned-3");
     publish5(&mq.url(), "feeds/seismic/cenc", unsigned.as_bytes(), Vec::new()).await;
 
-    wait_for("all three journaled", 10, || {
-        env.counts().journal == 3
-    })
-    .await;
+    wait_for("all three journaled", 10, || env.counts().journal == 3).await;
     assert_eq!(
         reason_of(&env, "forged-2"),
         "signature: signature does not match (key \"cenc\")"
@@ -171,7 +167,9 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
     // Control: without a session expiry the broker forgets alertd's session at the disconnect
     // (MQTT 5: clean_start = false alone is not enough), so a message published while alertd is
     // stopped matches no subscriber and is never seen.
-    let cfg = config_v5(&env, "alertd-v5-noexpiry", "session_expiry_secs = 0\n", "");
+    let cfg = config_v5(&env, "alertd-v5-noexpiry", |b| {
+        b.set("mqtt", "session_expiry_secs", "0")
+    });
     let d = env.start(cfg.clone()).await;
     d.shutdown();
     d.wait().await;
@@ -180,16 +178,12 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
     assert_eq!(reason, PubAckReason::NoMatchingSubscribers);
     let d = env.start(cfg).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        env.counts().journal,
-        0,
-        "the broker kept nothing"
-    );
+    assert_eq!(env.counts().journal, 0, "the broker kept nothing");
     d.shutdown();
     d.wait().await;
 
     // With the default expiry (7 days): the broker keeps the session and the message.
-    let cfg = config_v5(&env, "alertd-v5-c", "", "");
+    let cfg = config_v5(&env, "alertd-v5-c", |b| b);
     assert_eq!(cfg.mqtt.session_expiry_secs, 7 * 24 * 3600);
     let d = env.start(cfg.clone()).await;
     d.shutdown();
@@ -210,15 +204,13 @@ async fn the_session_outlives_a_stop_and_its_messages_are_delivered_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     d.shutdown();
     d.wait().await;
-    let d = env.start(config_v5(&env, "alertd-v5-c", "", "")).await;
+    let d = env.start(config_v5(&env, "alertd-v5-c", |b| b)).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(env.counts().journal, 1);
     assert_eq!(env.wechat.jobs().len(), 1);
     assert_eq!(env.weibo.posts().len(), 1);
     assert!(
-        env.deliveries()
-            .iter()
-            .all(|d| d.status == Status::Delivered),
+        env.deliveries().iter().all(|d| d.status == Status::Delivered),
         "{:?}",
         env.deliveries()
     );
@@ -286,13 +278,17 @@ async fn over_tls_with_a_client_certificate_and_a_password() {
         ),
     );
     env.broker = format!("mqtts://127.0.0.1:{}", mq.port);
-    let tls = format!(
-        "ca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nusername = \"alertd\"\npassword = \"alertd-password-1234\"\n",
-        ca_file.display(),
-        client_cert_file.display(),
-        client_key_file.display()
-    );
-    let d = env.start(config_v5(&env, "alertd-v5-tls", &tls, "")).await;
+    let d = env
+        .start(config_v5(&env, "alertd-v5-tls", |b| {
+            b.mqtt_tls(
+                &ca_file,
+                &client_cert_file,
+                &client_key_file,
+                "alertd",
+                "alertd-password-1234",
+            )
+        }))
+        .await;
 
     // The provider publishes over the same TLS listener, as alertd's user.
     let mut o = MqttOptions::new("tls-pub5", "127.0.0.1", mq.port);

@@ -40,11 +40,11 @@ async fn notifies_systemd_feeds_the_watchdog_and_serves_metrics_and_health() {
     let env = Env::new(&jiff::Timestamp::now().to_string()).await;
     let port = free_port();
     let cfg = env.dir.path().join("alertd.toml");
-    let text = env.config_text("alertd-ops", "").replace(
-        "[metrics]\nlisten = \"\"",
-        &format!("[metrics]\nlisten = \"127.0.0.1:{port}\""),
-    );
-    std::fs::write(&cfg, text).expect("config");
+    let written = env
+        .builder("alertd-ops")
+        .metrics(&format!("127.0.0.1:{port}"))
+        .build();
+    assert_eq!(written, cfg);
     let sock_path = env.dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
     sock.set_read_timeout(Some(Duration::from_secs(15)))
@@ -250,22 +250,16 @@ async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_ge
     );
     env.broker = format!("mqtts://127.0.0.1:{}", mq.port);
     let pw_file = write("mqtt-password", "alertd-password-1234\n");
-    let tls = format!(
-        "ca_file = \"{}\"\nclient_cert_file = \"{}\"\nclient_key_file = \"{}\"\nusername = \"alertd\"\npassword_file = \"{}\"\n",
-        ca.display(),
-        client_cert.display(),
-        client_key.display(),
-        pw_file.display()
-    );
-    let feeds = format!(
-        "[[feeds]]\ntopic = \"feeds/seismic/#\"\nrequire_signature = true\nkeys = [\"cenc\"]\n\n[feed_keys.cenc]\nsecret = \"{FEED_KEY}\"\n"
-    );
-    let text = env.config_text("alertd-tls", &feeds).replacen(
-        "reconnect_max_secs = 1\n",
-        &format!("reconnect_max_secs = 1\n{tls}"),
-        1,
-    );
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("tls.toml")).expect("config");
+    let b = env
+        .builder("alertd-tls")
+        .set_str("mqtt", "ca_file", &ca.display().to_string())
+        .set_str("mqtt", "client_cert_file", &client_cert.display().to_string())
+        .set_str("mqtt", "client_key_file", &client_key.display().to_string())
+        .set_str("mqtt", "username", "alertd")
+        .set_str("mqtt", "password_file", &pw_file.display().to_string())
+        .signed_feed("feeds/seismic/#", &["cenc"])
+        .feed_key("cenc", FEED_KEY);
+    let cfg = env.parse(&b);
     let d = env.start(cfg).await;
 
     let lushan = String::from_utf8(support::harness::lushan()).expect("utf8");
@@ -328,10 +322,7 @@ async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_ge
         3,
         "the intruder's message never reached alertd"
     );
-    assert_eq!(
-        env.count_journal(|j| j.payload_contains("forged-1")),
-        0
-    );
+    assert_eq!(env.count_journal(|j| j.payload_contains("forged-1")), 0);
     let wrong_reason: String = env
         .journal_find(|j| j.payload_contains("forged-2"))
         .expect("journaled")
@@ -357,8 +348,7 @@ async fn against_mosquitto_with_tls_passwords_and_acl_only_signed_fresh_feeds_ge
 
     // A wrong broker password: refused by the broker; alertd keeps retrying, never connects.
     let bad = write("bad-password", "wrong\n");
-    let text = text.replace(&pw_file.display().to_string(), &bad.display().to_string());
-    let cfg = alertd::config::Config::parse(&text, std::path::Path::new("tls.toml")).expect("config");
+    let cfg = env.parse(&b.set_str("mqtt", "password_file", &bad.display().to_string()));
     let clock: alertd::clock::SharedClock = std::sync::Arc::new(env.clock.clone());
     let d = alertd::daemon::start(cfg, clock).await.expect("starts");
     assert!(
@@ -494,10 +484,7 @@ async fn five_thousand_messages_published_while_alertd_is_stopped_all_arrive() {
     .await;
 
     let d = env.start(cfg).await;
-    wait_for("all 5,000 journaled", 60, || {
-        env.counts().journal == 5000
-    })
-    .await;
+    wait_for("all 5,000 journaled", 60, || env.counts().journal == 5000).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(env.counts().journal, 5000, "none doubled");
     assert_eq!(

@@ -88,12 +88,11 @@ async fn oversized_through_stock_mosquitto(protocol: &str) {
     env.broker = mq.url();
     let metrics = format!("127.0.0.1:{}", free_port());
     let text = env
-        .config_text("alertd-oversized", "[override]\nmax_per_hour = 100\n")
-        .replace("listen = \"\"", &format!("listen = \"{metrics}\""))
-        .replace(
-            "reconnect_max_secs = 1",
-            &format!("reconnect_max_secs = 1\nprotocol = \"{protocol}\""),
-        );
+        .builder("alertd-oversized")
+        .metrics(&metrics)
+        .set_str("mqtt", "protocol", protocol)
+        .table("[override]\nmax_per_hour = 100\n")
+        .text();
     let cfg = env.dir.path().join("alertd.toml");
     std::fs::write(&cfg, text).expect("config");
     let log = env.dir.path().join("alertd.log");
@@ -235,12 +234,10 @@ async fn a_failing_broker_session_shows_on_healthz_in_status_and_in_the_metrics(
     env.broker = mq.url();
     let metrics = format!("127.0.0.1:{}", free_port());
     let text = env
-        .config_text("alertd-session", "")
-        .replace("listen = \"\"", &format!("listen = \"{metrics}\""))
-        .replace(
-            "reconnect_max_secs = 1",
-            "reconnect_max_secs = 1\nunhealthy_after_secs = 2",
-        );
+        .builder("alertd-session")
+        .metrics(&metrics)
+        .set("mqtt", "unhealthy_after_secs", "2")
+        .text();
     let cfg = env.dir.path().join("alertd.toml");
     std::fs::write(&cfg, text).expect("config");
     let log = env.dir.path().join("alertd.log");

@@ -62,17 +62,16 @@ async fn usgs_routine_quake_reads_in_chinese_on_wechat_weibo_and_the_page() {
     let env = Env::new(&newest_update(&payload).to_string()).await;
     let root = env.dir.path().join("www");
     // The feed is two weeks old when read; the age limit is not what this test is about.
-    let extra = format!(
-        "[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"https://www.example.gov.cn/yjgl/\"\n\n[security]\nmax_age_secs = 1000000000\n",
-        root.display()
-    );
-    let d = env.start(env.config(&extra)).await;
+    let b = env
+        .builder("alertd-test")
+        .website(&root, "https://www.example.gov.cn/yjgl/")
+        .table("[security]\nmax_age_secs = 1000000000\n");
+    let d = env.start(env.parse(&b)).await;
     env.publish("feeds/seismic/usgs", &payload).await;
     wait_for("the WeChat push, the Weibo post and the page", 15, || {
         env.wechat.jobs().len() == 1
             && env.weibo.posts().len() == 1
-            && env.count_deliveries(|d| d.channel == "website" && d.status == Status::Delivered)
-                == 1
+            && env.count_deliveries(|d| d.channel == "website" && d.status == Status::Delivered) == 1
     })
     .await;
 

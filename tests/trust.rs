@@ -85,10 +85,7 @@ fn last_reason(env: &Env) -> String {
 }
 
 async fn journaled(env: &Env, n: i64) {
-    wait_for("the message journaled", 10, || {
-        env.counts().journal == n
-    })
-    .await;
+    wait_for("the message journaled", 10, || env.counts().journal == n).await;
 }
 
 /// A fresh good quake — its own msg_id and origin time — reaches WeChat and Weibo exactly once
@@ -445,10 +442,7 @@ async fn a_stranger_who_sends_a_warnings_id_first_cannot_silence_it() {
     )
     .await;
     journaled(&env, 2).await;
-    wait_for("the stranger's deliveries done", 10, || {
-        env.counts().pending == 0
-    })
-    .await;
+    wait_for("the stranger's deliveries done", 10, || env.counts().pending == 0).await;
     let stranger_posts = env.weibo.posts().len();
     // CMA's real red warning under its own id is published all the same.
     env.clock.set("2026-12-03T09:00:30+08:00".parse().expect("t"));

@@ -172,11 +172,10 @@ fn native_type_name_naming_its_colour_is_published_with_the_colour_once() {
 async fn website_pages_name_the_colour_once() {
     let env = Env::new("2024-07-01T06:01:00+08:00").await;
     let root = env.dir.path().join("www");
-    let site = format!(
-        "[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"https://www.example.gov.cn/yjgl/\"\n",
-        root.display()
-    );
-    let d = env.start(env.config(&site)).await;
+    let site = env
+        .builder("alertd-test")
+        .website(&root, "https://www.example.gov.cn/yjgl/");
+    let d = env.start(env.parse(&site)).await;
     env.publish(
         "feeds/weather/cap",
         &cap(

@@ -15,11 +15,17 @@ use support::harness::{wait_for, Env, Status};
 const LINK_BASE: &str = "https://www.example.gov.cn/yjgl";
 const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cap12.xsd");
 
-fn website(root: &Path, dry_run: bool) -> String {
-    format!(
-        "[channels.website]\nkind = \"website\"\nweb_root = \"{}\"\nlink_base = \"{LINK_BASE}/\"\ndry_run = {dry_run}\n",
-        root.display()
-    )
+/// The env's config with a website channel writing under `root`.
+fn website(env: &Env, root: &Path, dry_run: bool) -> alertd::config::Config {
+    let b = env
+        .builder("alertd-test")
+        .website(root, &format!("{LINK_BASE}/"))
+        .set(
+            "channels.website",
+            "dry_run",
+            if dry_run { "true" } else { "false" },
+        );
+    env.parse(&b)
 }
 
 fn sample(name: &str) -> Vec<u8> {
@@ -127,7 +133,7 @@ fn pos(hay: &str, needle: &str) -> usize {
 async fn lushan_alert_and_update_give_pages_index_feed_and_cap() {
     let env = Env::new("2013-04-20T08:04:30+08:00").await;
     let root = env.dir.path().join("www");
-    let d = env.start(env.config(&website(&root, false))).await;
+    let d = env.start(website(&env, &root, false)).await;
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
     wait_website(&env, 1).await;
@@ -267,7 +273,7 @@ async fn lushan_alert_and_update_give_pages_index_feed_and_cap() {
 async fn weather_warning_and_its_cancellation() {
     let env = Env::new("2024-07-01T06:01:00+08:00").await;
     let root = env.dir.path().join("www");
-    let d = env.start(env.config(&website(&root, false))).await;
+    let d = env.start(website(&env, &root, false)).await;
     // The sample with a warning polygon added (GeoJSON order: lon, lat), to draw the area.
     let mut red: serde_json::Value = serde_json::from_slice(&sample("rainstorm-red.json")).expect("json");
     red["weather"]["area"]["polygons"] =
@@ -414,7 +420,7 @@ async fn alert_page_renders_in_headless_chromium() {
     let browser = chromium();
     let env = Env::new("2013-04-20T08:04:30+08:00").await;
     let root = env.dir.path().join("www");
-    let d = env.start(env.config(&website(&root, false))).await;
+    let d = env.start(website(&env, &root, false)).await;
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
     wait_website(&env, 1).await;
@@ -473,7 +479,7 @@ async fn unwritable_web_root_fails_the_website_only() {
     // A web root under a regular file cannot be created, even by root.
     let blocker = env.dir.path().join("blocker");
     std::fs::write(&blocker, b"a file, not a directory").expect("file");
-    let d = env.start(env.config(&website(&blocker.join("www"), false))).await;
+    let d = env.start(website(&env, &blocker.join("www"), false)).await;
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
     wait_for("every delivery finished", 15, || {
@@ -504,7 +510,7 @@ async fn unwritable_web_root_fails_the_website_only() {
 async fn dry_run_website_writes_nothing_and_says_what_it_would() {
     let env = Env::new("2013-04-20T08:04:30+08:00").await;
     let root = env.dir.path().join("www");
-    let d = env.start(env.config(&website(&root, true))).await;
+    let d = env.start(website(&env, &root, true)).await;
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;
     wait_for("the website dry run", 15, || {
@@ -679,7 +685,7 @@ async fn start_up_clears_temp_files_of_an_interrupted_write() {
     std::fs::create_dir_all(root.join("alerts")).expect("dirs");
     let leftover = root.join("alerts/.alertd-1.html.4242.0.tmp");
     std::fs::write(&leftover, "<!DOCTYPE html><html lang=\"zh-CN\"><body>half").expect("leftover");
-    let d = env.start(env.config(&website(&root, false))).await;
+    let d = env.start(website(&env, &root, false)).await;
     assert!(!leftover.exists(), "removed on start");
     env.publish("feeds/seismic/cenc", &support::harness::lushan())
         .await;

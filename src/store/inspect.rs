@@ -198,9 +198,8 @@ impl Inspect {
         let mut out = Vec::new();
         for row in raw {
             let (text, mut d) = row?;
-            d.status = status(&text).ok_or_else(|| {
-                StoreError::Corrupt(format!("delivery {}: unknown status {text:?}", d.id))
-            })?;
+            d.status = status(&text)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery {}: unknown status {text:?}", d.id)))?;
             out.push(d);
         }
         Ok(out)

@@ -57,7 +57,7 @@ pub struct ConfigBuilder {
     dir: PathBuf,
     mqtt: Option<Vec<String>>,
     store: Option<String>,
-    jurisdiction: bool,
+    jurisdiction: Option<Vec<String>>,
     channels: Vec<Channel>,
     deliver: Vec<String>,
     compose: Vec<String>,
@@ -76,7 +76,13 @@ impl ConfigBuilder {
             store: Some(path_str(&dir.join("alertd.db"))),
             dir,
             mqtt: None,
-            jurisdiction: true,
+            jurisdiction: Some(vec![
+                "name = \"成都市\"".to_string(),
+                "office = \"成都市应急管理局\"".to_string(),
+                "lat = 30.66".to_string(),
+                "lon = 104.07".to_string(),
+                "adcodes = [\"510100\"]".to_string(),
+            ]),
             channels: Vec::new(),
             deliver: Vec::new(),
             compose: Vec::new(),
@@ -95,6 +101,12 @@ impl ConfigBuilder {
             "reconnect_max_secs = 1".to_string(),
         ]);
         self
+    }
+
+    /// The topics alertd subscribes to (needs [`ConfigBuilder::broker`]).
+    pub fn topics(self, topics: &[&str]) -> ConfigBuilder {
+        let list: Vec<String> = topics.iter().map(|t| quoted(t)).collect();
+        self.set("mqtt", "topics", &format!("[{}]", list.join(", ")))
     }
 
     /// `[mqtt]` at `mqtt://127.0.0.1:PORT`.
@@ -135,7 +147,7 @@ impl ConfigBuilder {
 
     /// No `[jurisdiction]` table.
     pub fn no_jurisdiction(mut self) -> ConfigBuilder {
-        self.jurisdiction = false;
+        self.jurisdiction = None;
         self
     }
 
@@ -153,6 +165,37 @@ impl ConfigBuilder {
             c.lines.push(line.to_string());
         }
         self
+    }
+
+    /// Sets `key = value` (`value` as TOML: `3`, `"text"`, `true`) in `table` — `mqtt`,
+    /// `jurisdiction`, `deliver`, `compose` or `channels.NAME` (one already added) — replacing
+    /// the line already there for `key`.
+    pub fn set(mut self, table: &str, key: &str, value: &str) -> ConfigBuilder {
+        let lines = match table {
+            "mqtt" => Some(self.mqtt.get_or_insert_with(Vec::new)),
+            "jurisdiction" => Some(self.jurisdiction.get_or_insert_with(Vec::new)),
+            "deliver" => Some(&mut self.deliver),
+            "compose" => Some(&mut self.compose),
+            _ => table
+                .strip_prefix("channels.")
+                .and_then(|name| self.channels.iter_mut().find(|c| c.name == name))
+                .map(|c| &mut c.lines),
+        };
+        let Some(lines) = lines else {
+            panic!("config builder: no table [{table}] to set {key} in");
+        };
+        let line = format!("{key} = {value}");
+        let prefix = format!("{key} =");
+        match lines.iter_mut().find(|l| l.starts_with(&prefix)) {
+            Some(l) => *l = line,
+            None => lines.push(line),
+        }
+        self
+    }
+
+    /// [`ConfigBuilder::set`] with a string value.
+    pub fn set_str(self, table: &str, key: &str, value: &str) -> ConfigBuilder {
+        self.set(table, key, &quoted(value))
     }
 
     /// `[channels.wechat]` against `api_base` (empty: the real platform).
@@ -287,18 +330,8 @@ impl ConfigBuilder {
         if let Some(store) = &self.store {
             table(&mut out, "store", &[format!("path = {store}")]);
         }
-        if self.jurisdiction {
-            table(
-                &mut out,
-                "jurisdiction",
-                &[
-                    "name = \"成都市\"".to_string(),
-                    "office = \"成都市应急管理局\"".to_string(),
-                    "lat = 30.66".to_string(),
-                    "lon = 104.07".to_string(),
-                    "adcodes = [\"510100\"]".to_string(),
-                ],
-            );
+        if let Some(j) = &self.jurisdiction {
+            table(&mut out, "jurisdiction", j);
         }
         for c in &self.channels {
             table(&mut out, &format!("channels.{}", c.name), &c.lines);

@@ -1,14 +1,16 @@
 //! The daemon under test, in-process: an embedded broker, the fake platforms, a temp store and
 //! an injected clock shared by the daemon and the fakes.
 
+use super::config::ConfigBuilder;
 use super::fake_wechat::{self, FakeWechat};
 use super::fake_weibo::{self, FakeWeibo};
 use alertd::clock::{Clock, ManualClock, SharedClock};
 use alertd::config::Config;
 use alertd::daemon::Running;
-pub use alertd::store::inspect::{AlertRow, AuditRow, Counts, DeliveryRow, DigestRow, Inspect, JournalRow, LedgerRow};
+pub use alertd::store::inspect::{
+    AlertRow, AuditRow, Counts, DeliveryRow, DigestRow, Inspect, JournalRow, LedgerRow,
+};
 pub use alertd::store::outbox::Status;
-use super::config::ConfigBuilder;
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::io::Write;
 use std::path::{Path, PathBuf};
