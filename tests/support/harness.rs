@@ -1,5 +1,12 @@
-//! The daemon under test, in-process: an embedded broker, the fake platforms, a temp store and
-//! an injected clock shared by the daemon and the fakes.
+//! The daemon under test, the one harness for it:
+//! - in-process: [`Env`] — an embedded broker, the fake platforms, a temp store and an injected
+//!   clock shared by the daemon and the fakes ([`Env::start`] returns the running daemon);
+//! - as a process: [`Daemon`] — `alertd run` on a config file, stopped (SIGTERM), killed (-9)
+//!   and restarted on the same config and log.
+//!
+//! Both write the store at [`Env::store_path`], read back through `alertd::store::inspect`
+//! ([`Env::deliveries`], [`Env::journal`], …); configs come from [`Env::builder`]
+//! (`support::config::ConfigBuilder`).
 
 use super::config::ConfigBuilder;
 use super::fake_wechat::{self, FakeWechat};

@@ -6,6 +6,10 @@
 //! HTTP 200 + `errcode`; Weibo: non-2xx + `error_code`), same quotas, driven by an injectable
 //! clock so tests can cross quota days without sleeping.
 //!
+//! Beside them: the one daemon harness (`harness`: in-process `Env`, process `Daemon`), the
+//! one config builder (`config`, std-only so bench/ can include it), the fault-suite helpers
+//! (`faults_util`) and private Mosquitto brokers (`mosquitto`).
+//!
 //! Include from an integration test with `mod support;`.
 
 pub mod common;
