@@ -84,7 +84,7 @@ pub fn run_pending(
             let state = channel_state(tx, name, ch, now)?;
             let decision = match &wanted {
                 Some(list) if !list.contains(&name.as_str()) => gate::Decision::Skip {
-                    reason: "not named in --channel".into(),
+                    reason: gate::SkipReason::NotNamedInChannel,
                 },
                 _ => {
                     let mut guard =

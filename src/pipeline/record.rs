@@ -137,22 +137,11 @@ pub fn record(
     if let Some(day) = &ledger_day {
         ledger::add(tx, it.channel, day, 1)?;
     }
-    use audit::AuditKind;
-    let audit_kind = match (decision, status) {
-        (_, Status::Failed) => Some(AuditKind::ComposeFailed),
-        (Decision::Send { override_: true, .. }, _) => Some(AuditKind::Override),
-        (
-            Decision::Send {
-                ledger_day: Some(_), ..
-            },
-            _,
-        ) => Some(AuditKind::QuotaUsed),
-        (Decision::Hold { .. }, _) => Some(AuditKind::Held),
-        (Decision::Skip { reason }, _) if reason.contains("quota used") => Some(AuditKind::QuotaRefused),
-        (Decision::Skip { reason }, _) if reason.contains("reserved for emergencies") => {
-            Some(AuditKind::QuotaReserved)
-        }
-        _ => None,
+    // From the typed decision, never from its prose: the kind is part of the audit chain.
+    let audit_kind = if status == Status::Failed {
+        Some(audit::AuditKind::ComposeFailed)
+    } else {
+        decision.audit_kind()
     };
     if let Some(kind) = audit_kind {
         audit::append(
