@@ -94,7 +94,7 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
         match renderer.render("check", &bytes) {
             Ok(r) => {
                 for d in r.events.iter().flat_map(|(_, d)| d) {
-                    if d.status == "failed" {
+                    if d.status == crate::store::outbox::Status::Failed {
                         problems.push(format!("sample {name}, channel {}: {}", d.channel, d.decision));
                     }
                 }

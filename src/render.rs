@@ -82,10 +82,11 @@ impl Renderer {
     }
 }
 
-fn verdict(status: &str) -> &str {
+/// A pending delivery is what a live run would send.
+fn verdict(status: outbox::Status) -> &'static str {
     match status {
-        "pending" => "send",
-        other => other,
+        outbox::Status::Pending => "send",
+        other => other.as_str(),
     }
 }
 
@@ -114,7 +115,7 @@ impl Rendered {
                     s,
                     "\n== {} — {}: {}",
                     d.channel,
-                    verdict(&d.status),
+                    verdict(d.status),
                     shown(&d.decision)
                 );
                 if !d.text.is_empty() {
@@ -137,7 +138,7 @@ impl Rendered {
                 .map(|(e, deliveries)| {
                     let ch: Vec<String> = deliveries
                         .iter()
-                        .map(|d| format!("{}={}", d.channel, verdict(&d.status)))
+                        .map(|d| format!("{}={}", d.channel, verdict(d.status)))
                         .collect();
                     let ch = if ch.is_empty() {
                         String::new()

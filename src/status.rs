@@ -81,7 +81,7 @@ pub struct AlertStatus {
 #[derive(Debug, Serialize)]
 pub struct DeliveryOutcome {
     pub channel: String,
-    pub status: String,
+    pub status: outbox::Status,
     pub decision: String,
     pub platform_ref: Option<String>,
     pub last_error: Option<String>,
@@ -194,9 +194,9 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
             rejected,
             duplicates,
         },
-        pending: deliveries(conn, "pending")?,
-        failed: deliveries(conn, "failed")?,
-        held: deliveries(conn, "held")?,
+        pending: deliveries(conn, outbox::Status::Pending)?,
+        failed: deliveries(conn, outbox::Status::Failed)?,
+        held: deliveries(conn, outbox::Status::Held)?,
         recent_alerts,
         rejected_24h: journal::rejected_since(conn, day_ago, 100)?
             .into_iter()
@@ -229,7 +229,7 @@ fn shown(s: String) -> String {
     }
 }
 
-fn deliveries(conn: &rusqlite::Connection, status: &str) -> store::Result<Vec<outbox::Delivery>> {
+fn deliveries(conn: &rusqlite::Connection, status: outbox::Status) -> store::Result<Vec<outbox::Delivery>> {
     Ok(outbox::by_status(conn, status, 50)?
         .into_iter()
         .map(|d| outbox::Delivery {

@@ -4,8 +4,7 @@
 
 use super::channels::Channel;
 use super::Deliverer;
-use crate::store::{ms, outbox};
-use rusqlite::params;
+use crate::store::outbox;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,15 +25,7 @@ pub async fn watch(d: Arc<Deliverer>, client: Arc<dyn Channel>, id: String, msg_
         d.record("mass job state", move |c| {
             outbox::set_job_status(c, &key, &st, now)?;
             if st == "SEND_FAIL" {
-                c.prepare_cached(
-                    "UPDATE deliveries SET status = 'failed', last_error = ?2, updated_ms = ?3
-                     WHERE id = ?1 AND status = 'delivered'",
-                )?
-                .execute(params![
-                    key,
-                    "the mass job ended SEND_FAIL (mass/get)",
-                    ms(now)
-                ])?;
+                outbox::job_failed(c, &key, "the mass job ended SEND_FAIL (mass/get)", now)?;
             }
             Ok(())
         })

@@ -9,6 +9,7 @@
 //! refusal that started the chain.
 
 use super::Job;
+use crate::store::outbox::FallbackStep;
 use crate::store::{audit, from_ms, outbox, StoreError};
 use rusqlite::Connection;
 
@@ -26,17 +27,13 @@ pub fn next_step(
     note: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Option<Job>, StoreError> {
-    let Some(list) = row.fallback.as_deref().filter(|l| !l.is_empty()) else {
+    let Some((first, rest)) = row.fallback.split_first() else {
         return Ok(None);
     };
-    let is_step = row.op != "send";
+    let is_step = row.op != outbox::Op::Send;
     if !is_step && !refused_for_quota {
         return Ok(None);
     }
-    let (first, rest) = match list.split_once(',') {
-        Some((f, r)) => (f.trim(), Some(r.trim()).filter(|r| !r.is_empty())),
-        None => (list.trim(), None),
-    };
     let root_id = row.id.split('~').next().unwrap_or(&row.id);
     let root = outbox::get(tx, root_id)?.unwrap_or_else(|| row.clone());
     let refusal = if is_step {
@@ -45,10 +42,13 @@ pub fn next_step(
         note.map(str::to_string)
     }
     .unwrap_or_else(|| "refused".into());
-    let (channel, op, text) = if first == "freepublish" {
-        (root.channel.clone(), "freepublish", root.text.clone())
-    } else {
-        (first.to_string(), "notice", notice(&refusal, list, &root.text))
+    let (channel, op, text) = match first {
+        FallbackStep::FreePublish => (root.channel.clone(), outbox::Op::FreePublish, root.text.clone()),
+        FallbackStep::Channel(name) => (
+            name.clone(),
+            outbox::Op::Notice,
+            notice(&refusal, &row.fallback, &root.text),
+        ),
     };
     let id = format!("{root_id}~{first}");
     let decision = format!("emergency fallback ({first}) after WeChat refused: {refusal}");
@@ -75,21 +75,23 @@ pub fn next_step(
         tx,
         &audit::Record {
             at: now,
-            kind: "fallback",
+            kind: audit::AuditKind::Fallback,
             channel: Some(&channel),
             alert_id: Some(row.alert_id),
             actor: "deliver",
             reason: &decision,
         },
     )?;
-    tracing::warn!(alert = row.alert_id, step = first, channel = %channel, refusal = %refusal, "emergency fallback");
+    tracing::warn!(alert = row.alert_id, step = %first, channel = %channel, refusal = %refusal, "emergency fallback");
     // Read back in this transaction, so the step starts without another store round trip.
     let row = outbox::get(tx, &id)?.map(std::sync::Arc::new);
     Ok(Some(Job { id, channel, row }))
 }
 
-/// What the officers are told on a staff channel.
-fn notice(refusal: &str, steps: &str, text: &str) -> String {
+/// What the officers are told on a staff channel: `steps` are those left, this one first, named
+/// as in the config and joined with commas as the notice has always shown them.
+fn notice(refusal: &str, steps: &[FallbackStep], text: &str) -> String {
+    let steps = steps.iter().map(FallbackStep::name).collect::<Vec<_>>().join(",");
     format!(
         "【alertd 应急提醒】紧急预警未能通过微信群发推送：{refusal}。已按预案启用备用渠道（{steps}）。\
          请值班人员关注并视情人工处置。\n——原文——\n{text}"

@@ -277,7 +277,7 @@ impl Deliverer {
                 }
             }
         };
-        let row = row.filter(|r| r.status == "pending");
+        let row = row.filter(|r| r.status == outbox::Status::Pending);
         if row.is_none() {
             self.done(&job.id);
         }
@@ -485,12 +485,12 @@ impl Deliverer {
 
     async fn deliver_inner(self: &Arc<Self>, job: Job) -> Settled {
         let row = match job.row {
-            Some(r) if r.status == "pending" => Arc::unwrap_or_clone(r),
+            Some(r) if r.status == outbox::Status::Pending => Arc::unwrap_or_clone(r),
             Some(_) => return Settled::Now,
             None => {
                 let key = job.id.clone();
                 match self.with_db(move |c| outbox::get(c, &key)).await {
-                    Ok(Some(r)) if r.status == "pending" => r,
+                    Ok(Some(r)) if r.status == outbox::Status::Pending => r,
                     Ok(_) => return Settled::Now,
                     Err(e) => {
                         error!(delivery = %job.id, error = %e, "cannot load delivery");
@@ -515,7 +515,7 @@ impl Deliverer {
         let req = Request {
             delivery_id: row.id.clone(),
             alert_id: row.alert_id,
-            op: row.op.clone(),
+            op: row.op,
             text: row.text.clone(),
             dry_run: row.dry_run,
         };
@@ -564,11 +564,13 @@ impl Deliverer {
                         metrics::histogram!("alertd_origin_to_answer_seconds", "channel" => row.channel.clone())
                             .record(since);
                     }
-                    info!(delivery = %row.id, channel = %row.channel, op = %row.op, status = status.as_str(),
+                    info!(delivery = %row.id, channel = %row.channel, op = %row.op, status = %status,
                           platform_ref = receipt.platform_ref.as_deref().unwrap_or(""),
                           note = receipt.note.as_deref().unwrap_or(""), "delivered");
                     let confirm_ref = receipt.platform_ref.clone().filter(|_| {
-                        status == outbox::Status::Delivered && row.op == "send" && slot.client.confirms_jobs()
+                        status == outbox::Status::Delivered
+                            && row.op == outbox::Op::Send
+                            && slot.client.confirms_jobs()
                     });
                     let out = Outcome {
                         status,
@@ -660,13 +662,12 @@ impl Deliverer {
                 if moved && out.refund {
                     if let Some(day) = row.ledger_day.as_deref() {
                         ledger::add(tx, &row.channel, day, -1)?;
-                        let reason =
-                            format!("{}: {}", out.status.as_str(), out.note.as_deref().unwrap_or(""));
+                        let reason = format!("{}: {}", out.status, out.note.as_deref().unwrap_or(""));
                         audit::append(
                             tx,
                             &audit::Record {
                                 at: now,
-                                kind: "quota_refund",
+                                kind: audit::AuditKind::QuotaRefund,
                                 channel: Some(&row.channel),
                                 alert_id: Some(row.alert_id),
                                 actor: "deliver",

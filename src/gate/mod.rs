@@ -4,40 +4,16 @@
 //! counts and its settings; the override flood guard is asked through [`OverrideGuard`]
 //! ([`HourCap`] counts from the store, in the deciding transaction).
 
+pub mod decision;
 pub mod flood;
 
+pub use decision::{
+    Decision, DigestWait, HoldReason, LocalTime, QuotaUsed, RoutineWhy, SkipReason, HELD_FLOOD,
+};
 pub use flood::{unsigned_bucket, HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
 use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
-    /// Send now. `ledger_day` is the quota day the push counts against (WeChat).
-    Send {
-        override_: bool,
-        ledger_day: Option<String>,
-        dry_run: bool,
-        reason: String,
-    },
-    /// Not sent; an officer may release it (e.g. the flood guard held an override).
-    Hold { reason: String },
-    /// Not for this channel.
-    Skip { reason: String },
-    /// Waits for the channel's routine digest of `day`.
-    Digest { day: String, reason: String },
-}
-
-impl Decision {
-    pub fn reason(&self) -> &str {
-        match self {
-            Decision::Send { reason, .. }
-            | Decision::Hold { reason }
-            | Decision::Skip { reason }
-            | Decision::Digest { reason, .. } => reason,
-        }
-    }
-}
 
 /// What is to be published, as far as the gate cares.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,9 +55,6 @@ pub trait OverrideGuard {
     fn allow(&mut self, channel: &str) -> Result<(), String>;
 }
 
-/// How every flood-guard hold's reason begins (`status` and the audit trail's `held` rows).
-pub const HELD_FLOOD: &str = "override flood guard";
-
 pub fn decide(
     a: &Publication,
     ch: &ChannelState,
@@ -100,13 +73,11 @@ pub fn decide(
         dry_run,
         reason: format!("{reason}{note}"),
     };
-    let skip = |reason: &str| Decision::Skip {
-        reason: reason.to_string(),
-    };
+    let skip = |reason: SkipReason| Decision::Skip { reason };
     match ch.cfg.kind {
         // The record of everything published; local, no quota.
         ChannelKind::Website => match a.action {
-            Action::None => skip("nothing to publish"),
+            Action::None => skip(SkipReason::NothingToPublish),
             action => send(
                 false,
                 None,
@@ -119,8 +90,8 @@ pub fn decide(
         },
         // The office's own staff channels: told about everything published except info.
         ChannelKind::Wecom | ChannelKind::Webhook => match (a.action, a.class) {
-            (Action::None, _) => skip("nothing to publish"),
-            (_, Class::Info | Class::Ignore) => skip("info: staff channels are not told"),
+            (Action::None, _) => skip(SkipReason::NothingToPublish),
+            (_, Class::Info | Class::Ignore) => skip(SkipReason::InfoNotForStaff),
             (action, class) => send(
                 false,
                 None,
@@ -128,11 +99,9 @@ pub fn decide(
             ),
         },
         ChannelKind::Weibo => match (a.action, a.class) {
-            (Action::None, _) => skip("nothing to publish"),
-            (Action::Alert, Class::Info) if !info_to_weibo => {
-                skip("info: not posted (rules.info_to_weibo = false)")
-            }
-            (Action::Alert, Class::Ignore) => skip("out of scope"),
+            (Action::None, _) => skip(SkipReason::NothingToPublish),
+            (Action::Alert, Class::Info) if !info_to_weibo => skip(SkipReason::InfoNotOnWeibo),
+            (Action::Alert, Class::Ignore) => skip(SkipReason::OutOfScope),
             (action, class) => send(
                 false,
                 None,
@@ -141,15 +110,13 @@ pub fn decide(
         },
         ChannelKind::Wechat => {
             let wants_push = match a.action {
-                Action::None => return skip("nothing to publish"),
-                Action::Cancel => return skip("cancellation: posted on Weibo; never a second WeChat push"),
-                Action::Update if !a.push_wechat => {
-                    return skip("update: corrections go to Weibo; a second WeChat push only if the class rises to emergency")
-                }
+                Action::None => return skip(SkipReason::NothingToPublish),
+                Action::Cancel => return skip(SkipReason::CancelOnWeibo),
+                Action::Update if !a.push_wechat => return skip(SkipReason::UpdateOnWeibo),
                 Action::Alert | Action::Update => a.class,
             };
             match wants_push {
-                Class::Info | Class::Ignore => return skip("info: not pushed on WeChat"),
+                Class::Info | Class::Ignore => return skip(SkipReason::InfoNotPushed),
                 Class::Routine => {
                     if let Some(d) = routine_waits(ch) {
                         return d;
@@ -164,13 +131,16 @@ pub fn decide(
             let day_full = ch.used_today >= limit;
             let month_full = ch.cfg.monthly_limit.is_some_and(|m| ch.used_month >= m);
             let used = if month_full {
-                format!(
-                    "monthly quota used ({}/{} this month)",
-                    ch.used_month,
-                    ch.cfg.monthly_limit.unwrap_or(0)
-                )
+                QuotaUsed::Monthly {
+                    used: ch.used_month,
+                    limit: ch.cfg.monthly_limit.unwrap_or(0),
+                }
             } else {
-                format!("daily quota used ({}/{limit} on {})", ch.used_today, ch.day)
+                QuotaUsed::Daily {
+                    used: ch.used_today,
+                    limit,
+                    day: ch.day.clone(),
+                }
             };
             if !day_full && !month_full {
                 return send(
@@ -185,12 +155,12 @@ pub fn decide(
                 );
             }
             if wants_push != Class::Emergency {
-                return skip(&used);
+                return skip(SkipReason::QuotaUsed(used));
             }
             match guard.allow(ch.name) {
                 Ok(()) => send(true, Some(ch.day.clone()), format!("emergency override: {used}")),
                 Err(why) => Decision::Hold {
-                    reason: format!("{HELD_FLOOD}: {why}; {used}"),
+                    reason: HoldReason::FloodGuard { why, used },
                 },
             }
         }
@@ -207,25 +177,28 @@ fn routine_waits(ch: &ChannelState) -> Option<Decision> {
     if ch.cfg.routine != RoutinePolicy::Digest && !reserved {
         return None;
     }
-    let hhmm = |(h, m): (i8, i8)| format!("{h:02}:{m:02}");
-    let why = if reserved && ch.cfg.routine != RoutinePolicy::Digest {
-        format!(
-            "the push is reserved for emergencies until {}",
-            reserve.map(hhmm).unwrap_or_default()
-        )
-    } else {
-        "routine = \"digest\"".to_string()
+    let why = match reserve {
+        Some((h, m)) if reserved && ch.cfg.routine != RoutinePolicy::Digest => RoutineWhy::Reserved {
+            until: LocalTime(h, m),
+        },
+        _ => RoutineWhy::DigestPolicy,
     };
     Some(match digest_at {
-        Some(at) if ch.local_time < at => Decision::Digest {
+        Some((h, m)) if ch.local_time < (h, m) => Decision::Digest {
             day: ch.day.clone(),
-            reason: format!("routine: waits for the {} digest ({why})", hhmm(at)),
+            reason: DigestWait {
+                at: LocalTime(h, m),
+                why,
+            },
         },
-        Some(at) => Decision::Skip {
-            reason: format!("routine: after today's {} digest ({why}); not pushed", hhmm(at)),
+        Some((h, m)) => Decision::Skip {
+            reason: SkipReason::RoutineAfterDigest {
+                at: LocalTime(h, m),
+                why,
+            },
         },
         None => Decision::Skip {
-            reason: format!("routine: not pushed ({why})"),
+            reason: SkipReason::RoutineNotPushed { why },
         },
     })
 }

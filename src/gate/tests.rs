@@ -2,6 +2,7 @@ use super::*;
 use crate::assess::assess;
 use crate::config::Config;
 use crate::feed::decode;
+use crate::store::audit::AuditKind;
 
 struct Allow(u32);
 impl OverrideGuard for Allow {
@@ -52,9 +53,15 @@ fn routine_takes_the_free_push_then_is_skipped() {
     assert_eq!(
         second,
         Decision::Skip {
-            reason: "daily quota used (1/1 on 2013-04-20)".into()
+            reason: SkipReason::QuotaUsed(QuotaUsed::Daily {
+                used: 1,
+                limit: 1,
+                day: "2013-04-20".into()
+            })
         }
     );
+    assert_eq!(second.reason(), "daily quota used (1/1 on 2013-04-20)");
+    assert_eq!(second.audit_kind(), Some(AuditKind::QuotaRefused));
 }
 
 #[test]
@@ -66,9 +73,16 @@ fn emergency_overrides_behind_the_guard() {
     assert!(d.reason().starts_with("emergency override: daily quota used"));
     let held = decide(&a, &state(&cfg, 2), false, &mut Allow(0));
     assert!(
-        matches!(&held, Decision::Hold { reason } if reason.contains("flood guard")),
+        matches!(
+            &held,
+            Decision::Hold {
+                reason: HoldReason::FloodGuard { .. }
+            }
+        ),
         "{held:?}"
     );
+    assert!(held.reason().contains("flood guard"), "{held:?}");
+    assert_eq!(held.audit_kind(), Some(AuditKind::Held));
 }
 
 #[test]
@@ -140,22 +154,55 @@ fn routine_waits_for_the_digest_or_the_reserve() {
         d,
         Decision::Digest {
             day: "2013-04-20".into(),
-            reason: "routine: waits for the 18:00 digest (routine = \"digest\")".into()
+            reason: DigestWait {
+                at: LocalTime(18, 0),
+                why: RoutineWhy::DigestPolicy
+            }
         }
+    );
+    assert_eq!(
+        d.reason(),
+        "routine: waits for the 18:00 digest (routine = \"digest\")"
     );
     let mut late = state(&cfg, 0);
     late.local_time = (18, 30);
+    let d = decide(&a, &late, false, &mut Allow(0));
     assert!(
-        matches!(decide(&a, &late, false, &mut Allow(0)), Decision::Skip { reason } if reason.contains("after today's 18:00 digest"))
+        matches!(
+            &d,
+            Decision::Skip {
+                reason: SkipReason::RoutineAfterDigest {
+                    at: LocalTime(18, 0),
+                    ..
+                }
+            }
+        ),
+        "{d:?}"
     );
+    assert!(d.reason().contains("after today's 18:00 digest"), "{d:?}");
+    assert_eq!(d.audit_kind(), None);
 
     let mut cfg = wechat_cfg();
     cfg.reserve_until = Some("12:00".into());
     let d = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
     assert!(
-        matches!(&d, Decision::Skip { reason } if reason.contains("reserved for emergencies until 12:00")),
+        matches!(
+            &d,
+            Decision::Skip {
+                reason: SkipReason::RoutineNotPushed {
+                    why: RoutineWhy::Reserved {
+                        until: LocalTime(12, 0)
+                    }
+                }
+            }
+        ),
         "{d:?}"
     );
+    assert!(
+        d.reason().contains("reserved for emergencies until 12:00"),
+        "{d:?}"
+    );
+    assert_eq!(d.audit_kind(), Some(AuditKind::QuotaReserved));
     let mut noon = state(&cfg, 0);
     noon.local_time = (12, 0);
     assert!(matches!(

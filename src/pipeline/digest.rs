@@ -148,8 +148,8 @@ fn intent<'a>(
         channel_dry_run: ch.dry_run,
         deadline,
         now,
-        op: "send",
-        fallback: None,
+        op: outbox::Op::Send,
+        fallback: &[],
         actor,
         subject: "digest",
     }
@@ -193,7 +193,7 @@ fn audit(
         tx,
         &audit::Record {
             at: now,
-            kind: "digest",
+            kind: audit::AuditKind::Digest,
             channel: Some(channel),
             alert_id: Some(alert_id),
             actor,

@@ -62,7 +62,7 @@ pub fn run_pending(
             tx,
             &audit::Record {
                 at: now,
-                kind: "manual_push",
+                kind: audit::AuditKind::ManualPush,
                 channel: None,
                 alert_id: Some(alert_id),
                 actor: &actor,
@@ -84,7 +84,7 @@ pub fn run_pending(
             let state = channel_state(tx, name, ch, now)?;
             let decision = match &wanted {
                 Some(list) if !list.contains(&name.as_str()) => gate::Decision::Skip {
-                    reason: "not named in --channel".into(),
+                    reason: gate::SkipReason::NotNamedInChannel,
                 },
                 _ => {
                     let mut guard =
@@ -106,8 +106,8 @@ pub fn run_pending(
                 channel_dry_run: ch.dry_run,
                 deadline: now + jiff::SignedDuration::from_mins(DEADLINE_MINS),
                 now,
-                op: "send",
-                fallback: None,
+                op: outbox::Op::Send,
+                fallback: &[],
                 actor: &actor,
                 subject: "manual",
             };

@@ -508,9 +508,15 @@ impl Stages {
                 .composer
                 .compose(kind, ch.kind, &ctx, cfg.compose.weibo_max_chars, link);
             // An emergency WeChat refuses for quota or permission falls back along this list.
-            let fallback = (ch.kind == ChannelKind::Wechat && a.class == crate::config::Class::Emergency)
-                .then(|| ch.emergency_fallback.join(","))
-                .filter(|f| !f.is_empty());
+            let fallback: Vec<outbox::FallbackStep> =
+                if ch.kind == ChannelKind::Wechat && a.class == crate::config::Class::Emergency {
+                    ch.emergency_fallback
+                        .iter()
+                        .map(|f| outbox::FallbackStep::from_config(f))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
             let intent = record::Intent {
                 id: delivery_id(name, &a.event_key, &ev.msg_id),
                 alert_id,
@@ -518,8 +524,8 @@ impl Stages {
                 channel_dry_run: ch.dry_run,
                 deadline,
                 now,
-                op: "send",
-                fallback: fallback.as_deref(),
+                op: outbox::Op::Send,
+                fallback: &fallback,
                 actor: &actor,
                 subject: &a.event_key,
             };

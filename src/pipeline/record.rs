@@ -40,8 +40,9 @@ pub struct Intent<'a> {
     pub channel_dry_run: bool,
     pub deadline: jiff::Timestamp,
     pub now: jiff::Timestamp,
-    pub op: &'a str,
-    pub fallback: Option<&'a str>,
+    pub op: outbox::Op,
+    /// Emergency fallbacks to try if the platform refuses this one for quota or permission.
+    pub fallback: &'a [outbox::FallbackStep],
     /// Who decided: `rule: …`, `officer: …`, `digest`.
     pub actor: &'a str,
     /// What it is about (an event key, a digest), for the log.
@@ -88,7 +89,7 @@ pub fn record(
         }
         (Decision::Hold { reason }, text) => (
             Status::Held,
-            reason.clone(),
+            reason.to_string(),
             text.unwrap_or_default(),
             it.channel_dry_run,
             false,
@@ -97,7 +98,7 @@ pub fn record(
         ),
         (Decision::Skip { reason }, text) => (
             Status::Skipped,
-            reason.clone(),
+            reason.to_string(),
             text.unwrap_or_default(),
             it.channel_dry_run,
             false,
@@ -106,7 +107,7 @@ pub fn record(
         ),
         (Decision::Digest { day, reason }, text) => (
             Status::Digest,
-            reason.clone(),
+            reason.to_string(),
             text.unwrap_or_default(),
             it.channel_dry_run,
             false,
@@ -136,21 +137,11 @@ pub fn record(
     if let Some(day) = &ledger_day {
         ledger::add(tx, it.channel, day, 1)?;
     }
-    let audit_kind = match (decision, status) {
-        (_, Status::Failed) => Some("compose_failed"),
-        (Decision::Send { override_: true, .. }, _) => Some("override"),
-        (
-            Decision::Send {
-                ledger_day: Some(_), ..
-            },
-            _,
-        ) => Some("quota_used"),
-        (Decision::Hold { .. }, _) => Some("held"),
-        (Decision::Skip { reason }, _) if reason.contains("quota used") => Some("quota_refused"),
-        (Decision::Skip { reason }, _) if reason.contains("reserved for emergencies") => {
-            Some("quota_reserved")
-        }
-        _ => None,
+    // From the typed decision, never from its prose: the kind is part of the audit chain.
+    let audit_kind = if status == Status::Failed {
+        Some(audit::AuditKind::ComposeFailed)
+    } else {
+        decision.audit_kind()
     };
     if let Some(kind) = audit_kind {
         audit::append(
@@ -169,7 +160,7 @@ pub fn record(
         metrics::counter!("alertd_overrides_total", "channel" => it.channel.to_string()).increment(1);
         warn!(subject = %shown(it.subject), channel = %it.channel, reason = %shown(&reason), "emergency override");
     }
-    info!(subject = %shown(it.subject), channel = %it.channel, status = status.as_str(), reason = %shown(&reason), "gate");
+    info!(subject = %shown(it.subject), channel = %it.channel, status = %status, reason = %shown(&reason), "gate");
     if status != Status::Pending {
         return Ok(None);
     }

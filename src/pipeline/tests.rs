@@ -138,7 +138,7 @@ use crate::clock::Clock;
 /// `forget` runs on the stored state in between. Returns each channel's (status, text).
 fn bare_cancel_after(
     forget: impl Fn(&mut events::EventState),
-) -> (EventOutcome, Vec<(String, String, String)>) {
+) -> (EventOutcome, Vec<(String, outbox::Status, String)>) {
     let clock = ManualClock::new("2024-07-01T06:01:00+08:00".parse().unwrap());
     let shared: SharedClock = Arc::new(clock.clone());
     let conn = Connection::open_in_memory().unwrap();
@@ -190,7 +190,7 @@ fn a_cancel_without_facts_is_composed_from_the_stored_warning() {
     assert_eq!(e.action, "cancel", "{}", e.reason);
     assert!(e.reason.contains("the stored event's are used"), "{}", e.reason);
     let weibo = deliveries.iter().find(|d| d.0 == "weibo").expect("weibo");
-    assert_ne!(weibo.1, "failed", "{weibo:?}");
+    assert_ne!(weibo.1, outbox::Status::Failed, "{weibo:?}");
     assert!(
         weibo
             .2
@@ -208,7 +208,7 @@ fn a_cancel_of_an_event_stored_without_facts_still_reaches_the_public() {
     });
     assert_eq!(e.action, "cancel", "{}", e.reason);
     let weibo = deliveries.iter().find(|d| d.0 == "weibo").expect("weibo");
-    assert_ne!(weibo.1, "failed", "{weibo:?}");
+    assert_ne!(weibo.1, outbox::Status::Failed, "{weibo:?}");
     assert!(
         weibo
             .2

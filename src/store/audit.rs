@@ -2,13 +2,14 @@
 //! hash-chained (each row's hash covers the previous row's hash), so an edited or deleted row
 //! breaks the chain and `verify` finds it.
 
+pub use super::kinds::AuditKind;
 use super::{ms, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 pub struct Record<'a> {
     pub at: jiff::Timestamp,
-    pub kind: &'a str,
+    pub kind: AuditKind,
     pub channel: Option<&'a str>,
     pub alert_id: Option<i64>,
     pub actor: &'a str,
@@ -49,10 +50,11 @@ pub fn append(c: &Connection, r: &Record) -> Result<i64> {
         .optional()?
         .unwrap_or_else(|| GENESIS.to_string());
     let at = ms(r.at);
+    // The kind is hashed as its stored word, so chains written before it was typed verify.
     let hash = digest(
         &prev,
         at,
-        r.kind,
+        r.kind.as_str(),
         r.channel.unwrap_or(""),
         r.alert_id,
         r.actor,
@@ -75,10 +77,12 @@ pub fn overrides_since(c: &Connection, channel: &str, bucket: &str, since: jiff:
     let n: i64 = c
         .prepare_cached(
             "SELECT COUNT(*) FROM audit JOIN alerts ON alerts.id = audit.alert_id
-             WHERE audit.kind = 'override' AND audit.channel = ?1 AND audit.at_ms > ?2
+             WHERE audit.kind = ?4 AND audit.channel = ?1 AND audit.at_ms > ?2
                AND alerts.bucket = ?3",
         )?
-        .query_row(params![channel, ms(since), bucket], |r| r.get(0))?;
+        .query_row(params![channel, ms(since), bucket, AuditKind::Override], |r| {
+            r.get(0)
+        })?;
     Ok(n.max(0) as u32)
 }
 
@@ -86,14 +90,14 @@ pub fn overrides_since(c: &Connection, channel: &str, bucket: &str, since: jiff:
 pub struct Row {
     pub id: i64,
     pub at_ms: i64,
-    pub kind: String,
+    pub kind: AuditKind,
     pub channel: Option<String>,
     pub alert_id: Option<i64>,
     pub actor: String,
     pub reason: String,
 }
 
-pub fn list(c: &Connection, kind: Option<&str>) -> Result<Vec<Row>> {
+pub fn list(c: &Connection, kind: Option<AuditKind>) -> Result<Vec<Row>> {
     let mut st = c.prepare_cached(
         "SELECT id, at_ms, kind, channel, alert_id, actor, reason FROM audit
          WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
@@ -112,7 +116,8 @@ pub fn list(c: &Connection, kind: Option<&str>) -> Result<Vec<Row>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// Walks the chain; returns the id of the first row that does not match, if any.
+/// Walks the chain; returns the id of the first row that does not match, if any. The kind is
+/// read as the word stored, not parsed: an edited kind is a broken hash, named as such.
 pub fn verify(c: &Connection) -> Result<Option<(i64, String)>> {
     let mut st = c.prepare_cached(
         "SELECT id, at_ms, kind, COALESCE(channel, ''), alert_id, actor, reason, prev_hash, hash

@@ -11,6 +11,7 @@ pub mod digests;
 pub mod events;
 pub mod inspect;
 pub mod journal;
+pub mod kinds;
 pub mod ledger;
 pub mod manual;
 pub mod outbox;
@@ -24,7 +25,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("store: cannot create {path}: {source}")]
     Dir { path: String, source: std::io::Error },
     #[error("store: corrupt row: {0}")]
@@ -36,6 +37,22 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<rusqlite::Error> for StoreError {
+    /// A typed column that held a word this build does not know ([`kinds::UnknownValue`], raised
+    /// inside rusqlite's row reader) comes out as `Corrupt`, not as a SQLite error.
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(i, t, inner) => {
+                match inner.downcast::<kinds::UnknownValue>() {
+                    Ok(u) => StoreError::from(*u),
+                    Err(inner) => StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(i, t, inner)),
+                }
+            }
+            e => StoreError::Sqlite(e),
+        }
+    }
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS journal (
@@ -94,7 +111,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     id              TEXT PRIMARY KEY,     -- the delivery id, WeChat's clientmsgid (≤ 64 bytes)
     alert_id        INTEGER NOT NULL,
     channel         TEXT NOT NULL,
-    status          TEXT NOT NULL,        -- pending | delivered | failed | held | skipped | expired | dry_run
+    status          TEXT NOT NULL,        -- kinds::Status: pending | delivered | failed | held | skipped | expired | dry_run | digest | digested
     decision        TEXT NOT NULL,        -- why the gate decided what it did
     text            TEXT NOT NULL,
     dry_run         INTEGER NOT NULL,
@@ -109,7 +126,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_ms      INTEGER NOT NULL,
     updated_ms      INTEGER NOT NULL,
     op              TEXT NOT NULL DEFAULT 'send',  -- send | freepublish | notice
-    fallback        TEXT,                 -- remaining emergency fallbacks, comma-separated
+    fallback        TEXT,                 -- remaining emergency fallbacks, a JSON array of names (kinds::fallback_to_sql)
     digest_day      TEXT,                 -- status 'digest': the local day whose digest takes it
     job_status      TEXT                  -- WeChat mass job: SEND_SUCCESS / SEND_FAIL / ...
 );
@@ -208,7 +225,7 @@ fn busy_wait(tries: i32) -> bool {
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = FALLBACK_AS_JSON;
 
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
@@ -277,7 +294,30 @@ const MIGRATIONS: &[(i64, &str)] = &[
         DROP TABLE journal;
         ALTER TABLE journal_v4 RENAME TO journal;",
     ),
+    (FALLBACK_AS_JSON, FALLBACK_AS_JSON_SQL),
 ];
+
+/// The step that turned `deliveries.fallback` from names joined with commas into a JSON array
+/// of names (see [`kinds::fallback_from_sql`]), so a step is a value, not a substring.
+const FALLBACK_AS_JSON: i64 = 5;
+
+// Split in SQL, so the step is a statement like the others: each row's list, with a comma
+// appended, is cut at its first comma until nothing is left; names are trimmed as the old
+// reader trimmed them, empty ones dropped (a list of none becomes NULL, as the new writer
+// writes it). A temporary table, so the UPDATE never reads rows it has already rewritten.
+const FALLBACK_AS_JSON_SQL: &str = "CREATE TEMP TABLE fallback_v5 AS
+        WITH RECURSIVE split(id, pos, item, rest) AS (
+            SELECT id, 0, NULL, fallback || ',' FROM deliveries WHERE fallback IS NOT NULL
+            UNION ALL
+            SELECT id, pos + 1, trim(substr(rest, 1, instr(rest, ',') - 1)),
+                   substr(rest, instr(rest, ',') + 1)
+            FROM split WHERE rest != ''
+        )
+        SELECT id, json_group_array(item ORDER BY pos) AS list FROM split
+        WHERE item IS NOT NULL AND item != '' GROUP BY id;
+    UPDATE deliveries SET fallback = (SELECT list FROM fallback_v5 WHERE fallback_v5.id = deliveries.id)
+        WHERE fallback IS NOT NULL;
+    DROP TABLE fallback_v5;";
 
 pub fn ms(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
@@ -344,5 +384,157 @@ mod migration_tests {
             .expect("bump");
         let err = open(&path).expect_err("a newer store is refused").to_string();
         assert!(err.contains("schema version 99"), "{err}");
+    }
+
+    /// A store as the step before [`FALLBACK_AS_JSON`] left it: fallbacks joined with commas,
+    /// an audit chain with rows of the kinds written so far.
+    #[test]
+    fn comma_separated_fallbacks_become_typed_lists_and_old_audit_rows_read_and_verify() {
+        use crate::store::audit::{self, AuditKind};
+        use crate::store::outbox::{self, FallbackStep, Op, Status};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let t0 = jiff::Timestamp::from_millisecond(1_000).expect("t");
+        {
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch(include_str!("schema-v2.sql")).expect("v2 schema");
+            for (_, sql) in MIGRATIONS.iter().filter(|(to, _)| *to < FALLBACK_AS_JSON) {
+                c.execute_batch(sql).expect("an earlier step");
+            }
+            c.execute_batch(&format!(
+                "PRAGMA user_version = {};
+                 INSERT INTO alerts (id, event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms)
+                 VALUES (7, 'e1', 1, 'm1', 'alert', 'emergency', 'r', 1, 0, 0);
+                 INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
+                                         deadline_ms, next_attempt_ms, created_ms, updated_ms, op, fallback)
+                 VALUES ('ad-wechat-1', 7, 'wechat', 'failed', 'd', 't', 0, 1, 9, 0, 0, 0, 'send', 'freepublish,wecom'),
+                        ('ad-wechat-1~freepublish', 7, 'wechat', 'pending', 'd', 't', 0, 0, 9, 0, 0, 0, 'freepublish', 'wecom'),
+                        ('ad-wecom-1', 7, 'wecom', 'dry_run', 'd', 't', 1, 0, 9, 0, 0, 0, 'send', NULL),
+                        ('ad-weibo-1', 7, 'weibo', 'delivered', 'd', 't', 0, 0, 9, 0, 0, 0, 'send', '');",
+                FALLBACK_AS_JSON - 1
+            ))
+            .expect("old rows");
+            // The chain as the old code hashed it: kinds as strings.
+            for kind in [AuditKind::QuotaUsed, AuditKind::Override, AuditKind::Fallback] {
+                audit::append(
+                    &c,
+                    &audit::Record {
+                        at: t0,
+                        kind,
+                        channel: Some("wechat"),
+                        alert_id: Some(7),
+                        actor: "rule: r",
+                        reason: "why",
+                    },
+                )
+                .expect("audit row");
+            }
+            c.execute(
+                "INSERT INTO audit (at_ms, kind, channel, alert_id, actor, reason, prev_hash, hash)
+                 SELECT 2000, 'quota_refund', 'wechat', 7, 'deliver', 'failed: 45028',
+                        (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), 'not checked here'",
+                [],
+            )
+            .expect("a raw old row");
+        }
+        let c = open(&path).expect("the old store opens");
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, SCHEMA_VERSION);
+        let root = outbox::get(&c, "ad-wechat-1").expect("reads").expect("row");
+        assert_eq!(
+            (root.status, root.op, root.fallback),
+            (
+                Status::Failed,
+                Op::Send,
+                vec![FallbackStep::FreePublish, FallbackStep::Channel("wecom".into())]
+            )
+        );
+        let step = outbox::get(&c, "ad-wechat-1~freepublish")
+            .expect("reads")
+            .expect("row");
+        assert_eq!(
+            (step.status, step.op, step.fallback),
+            (
+                Status::Pending,
+                Op::FreePublish,
+                vec![FallbackStep::Channel("wecom".into())]
+            )
+        );
+        for (id, status) in [("ad-wecom-1", Status::DryRun), ("ad-weibo-1", Status::Delivered)] {
+            let d = outbox::get(&c, id).expect("reads").expect("row");
+            assert_eq!((d.status, d.fallback), (status, Vec::new()), "{id}");
+        }
+        let stored: Option<String> = c
+            .query_row(
+                "SELECT fallback FROM deliveries WHERE id = 'ad-wechat-1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("raw");
+        assert_eq!(stored.as_deref(), Some(r#"["freepublish","wecom"]"#));
+        // Typed kinds are stored as the words the old code wrote, so the hashed bytes are those.
+        let words: Vec<String> = c
+            .prepare("SELECT kind FROM audit ORDER BY id")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<std::result::Result<_, _>>()
+            .expect("words");
+        assert_eq!(words, ["quota_used", "override", "fallback", "quota_refund"]);
+        let kinds: Vec<AuditKind> = audit::list(&c, None)
+            .expect("audit")
+            .into_iter()
+            .map(|r| r.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                AuditKind::QuotaUsed,
+                AuditKind::Override,
+                AuditKind::Fallback,
+                AuditKind::QuotaRefund
+            ]
+        );
+        assert_eq!(
+            audit::list(&c, Some(AuditKind::Override)).expect("audit").len(),
+            1
+        );
+        // The rows hashed before the kinds were typed still verify; the raw one was never hashed.
+        assert_eq!(audit::verify(&c).expect("verify").map(|(id, _)| id), Some(4));
+        c.execute("DELETE FROM audit WHERE id = 4", [])
+            .expect("drop the raw row");
+        assert_eq!(audit::verify(&c).expect("verify"), None);
+    }
+
+    #[test]
+    fn an_unknown_stored_word_is_corrupt_naming_its_column() {
+        use crate::store::{audit, outbox};
+        let c = Connection::open_in_memory().expect("db");
+        init(&c).expect("schema");
+        c.execute_batch(
+            "INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
+                                     deadline_ms, next_attempt_ms, created_ms, updated_ms, op)
+             VALUES ('a', 1, 'wechat', 'sent', 'd', 't', 0, 0, 9, 0, 0, 0, 'send'),
+                    ('b', 1, 'wechat', 'pending', 'd', 't', 0, 0, 9, 0, 0, 0, 'push');
+             INSERT INTO deliveries (id, alert_id, channel, status, decision, text, dry_run, override,
+                                     deadline_ms, next_attempt_ms, created_ms, updated_ms, op, fallback)
+             VALUES ('c', 1, 'wechat', 'pending', 'd', 't', 0, 0, 9, 0, 0, 0, 'send', 'freepublish,wecom');
+             INSERT INTO audit (at_ms, kind, actor, reason, prev_hash, hash) VALUES (0, 'overide', 'a', 'r', 'p', 'h');",
+        )
+        .expect("rows");
+        let corrupt = |e: StoreError| match e {
+            StoreError::Corrupt(m) => m,
+            other => panic!("not Corrupt: {other:?}"),
+        };
+        let m = corrupt(outbox::get(&c, "a").expect_err("unknown status"));
+        assert_eq!(m, "deliveries.status: unknown value \"sent\"");
+        let m = corrupt(outbox::get(&c, "b").expect_err("unknown op"));
+        assert_eq!(m, "deliveries.op: unknown value \"push\"");
+        let m = corrupt(outbox::get(&c, "c").expect_err("not a JSON list"));
+        assert_eq!(m, "deliveries.fallback: unknown value \"freepublish,wecom\"");
+        let m = corrupt(audit::list(&c, None).expect_err("unknown kind"));
+        assert_eq!(m, "audit.kind: unknown value \"overide\"");
     }
 }

@@ -4,6 +4,7 @@
 //! request is made; the deliverer then only moves intents forward (pending → delivered / failed /
 //! expired), so a crash at any point leaves either nothing or a complete, resumable record.
 
+use super::kinds::{fallback_from_sql, fallback_to_sql};
 use super::{ms, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -41,36 +42,7 @@ pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
     Ok(c.last_insert_rowid())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Delivered,
-    Failed,
-    Held,
-    Skipped,
-    Expired,
-    DryRun,
-    /// Waiting for the routine digest of its `digest_day`.
-    Digest,
-    /// Included in a digest (see `decision` for which).
-    Digested,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Held => "held",
-            Status::Skipped => "skipped",
-            Status::Expired => "expired",
-            Status::DryRun => "dry_run",
-            Status::Digest => "digest",
-            Status::Digested => "digested",
-        }
-    }
-}
+pub use super::kinds::{FallbackStep, Op, Status};
 
 pub struct NewDelivery<'a> {
     pub id: &'a str,
@@ -84,10 +56,9 @@ pub struct NewDelivery<'a> {
     pub ledger_day: Option<&'a str>,
     pub deadline: jiff::Timestamp,
     pub now: jiff::Timestamp,
-    /// `send` (the channel's normal operation), `freepublish`, `notice`.
-    pub op: &'a str,
+    pub op: Op,
     /// Emergency fallbacks still to try if this delivery is refused for quota or permission.
-    pub fallback: Option<&'a str>,
+    pub fallback: &'a [FallbackStep],
     pub digest_day: Option<&'a str>,
 }
 
@@ -102,7 +73,7 @@ pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
         d.id,
         d.alert_id,
         d.channel,
-        d.status.as_str(),
+        d.status,
         d.decision,
         d.text,
         d.dry_run,
@@ -111,7 +82,7 @@ pub fn insert_delivery(c: &Connection, d: &NewDelivery) -> Result<()> {
         ms(d.deadline),
         ms(d.now),
         d.op,
-        d.fallback,
+        fallback_to_sql(d.fallback),
         d.digest_day
     ])?;
     Ok(())
@@ -123,7 +94,7 @@ pub struct Delivery {
     pub id: String,
     pub alert_id: i64,
     pub channel: String,
-    pub status: String,
+    pub status: Status,
     pub decision: String,
     pub text: String,
     pub dry_run: bool,
@@ -135,8 +106,8 @@ pub struct Delivery {
     pub platform_ref: Option<String>,
     pub last_error: Option<String>,
     pub request: Option<String>,
-    pub op: String,
-    pub fallback: Option<String>,
+    pub op: Op,
+    pub fallback: Vec<FallbackStep>,
     pub digest_day: Option<String>,
     pub job_status: Option<String>,
     /// The alert's event time (from `alerts.origin_ms`).
@@ -174,7 +145,9 @@ fn row(r: &Row) -> rusqlite::Result<Delivery> {
         created_ms: r.get(15)?,
         updated_ms: r.get(16)?,
         op: r.get(17)?,
-        fallback: r.get(18)?,
+        fallback: fallback_from_sql(r.get::<_, Option<String>>(18)?.as_deref()).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(18, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         digest_day: r.get(19)?,
         job_status: r.get(20)?,
         origin_ms: r.get(21)?,
@@ -194,9 +167,9 @@ pub fn get(c: &Connection, id: &str) -> Result<Option<Delivery>> {
 /// Every intent not yet finished, oldest first (for resume on start).
 pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
     let mut st = c.prepare_cached(&format!(
-        "SELECT {COLS} FROM deliveries WHERE status = 'pending' ORDER BY created_ms, rowid"
+        "SELECT {COLS} FROM deliveries WHERE status = ?1 ORDER BY created_ms, rowid"
     ))?;
-    let rows = st.query_map([], row)?;
+    let rows = st.query_map([Status::Pending], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
@@ -205,10 +178,12 @@ pub fn pending(c: &Connection) -> Result<Vec<Delivery>> {
 pub fn posted_since(c: &Connection, channel: &str, since: jiff::Timestamp) -> Result<Vec<(i64, String)>> {
     let mut st = c.prepare_cached(
         "SELECT d.updated_ms, a.bucket FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-         WHERE d.channel = ?1 AND d.status = 'delivered' AND d.dry_run = 0 AND d.updated_ms > ?2
+         WHERE d.channel = ?1 AND d.status = ?3 AND d.dry_run = 0 AND d.updated_ms > ?2
          ORDER BY d.updated_ms",
     )?;
-    let rows = st.query_map(params![channel, ms(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = st.query_map(params![channel, ms(since), Status::Delivered], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
@@ -220,7 +195,7 @@ pub fn for_alert(c: &Connection, alert_id: i64) -> Result<Vec<Delivery>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-pub fn by_status(c: &Connection, status: &str, limit: usize) -> Result<Vec<Delivery>> {
+pub fn by_status(c: &Connection, status: Status, limit: usize) -> Result<Vec<Delivery>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM deliveries WHERE status = ?1 ORDER BY updated_ms DESC LIMIT ?2"
     ))?;
@@ -237,16 +212,14 @@ pub fn retry_later(
     now: jiff::Timestamp,
 ) -> Result<()> {
     c.prepare_cached("UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3, updated_ms = ?4
-         WHERE id = ?1 AND status = 'pending'")?.execute(params![id, error, ms(next), ms(now)],)?;
+         WHERE id = ?1 AND status = ?5")?.execute(params![id, error, ms(next), ms(now), Status::Pending],)?;
     Ok(())
 }
 
 /// Says why a pending intent waits (a paced channel's budget), for `status`.
 pub fn note_waiting(c: &Connection, id: &str, why: &str, now: jiff::Timestamp) -> Result<()> {
-    c.prepare_cached(
-        "UPDATE deliveries SET last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND status = 'pending'",
-    )?
-    .execute(params![id, why, ms(now)])?;
+    c.prepare_cached("UPDATE deliveries SET last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND status = ?4")?
+        .execute(params![id, why, ms(now), Status::Pending])?;
     Ok(())
 }
 
@@ -265,15 +238,16 @@ pub fn finish(
             "UPDATE deliveries SET status = ?2, platform_ref = COALESCE(?3, platform_ref),
                 last_error = COALESCE(?4, last_error), request = COALESCE(?5, request),
                 attempts = attempts + 1, updated_ms = ?6
-         WHERE id = ?1 AND status = 'pending'",
+         WHERE id = ?1 AND status = ?7",
         )?
         .execute(params![
             id,
-            status.as_str(),
+            status,
             platform_ref,
             error,
             request,
-            ms(now)
+            ms(now),
+            Status::Pending
         ])?;
     Ok(n == 1)
 }
@@ -315,19 +289,19 @@ pub fn recent_alerts(c: &Connection, limit: usize) -> Result<Vec<AlertRow>> {
 /// Intents waiting for `channel`'s digest of `day`, oldest first.
 pub fn waiting_for_digest(c: &Connection, channel: &str, day: &str) -> Result<Vec<Delivery>> {
     let mut st = c.prepare_cached(&format!(
-        "SELECT {COLS} FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day = ?2
+        "SELECT {COLS} FROM deliveries WHERE status = ?3 AND channel = ?1 AND digest_day = ?2
          ORDER BY created_ms, rowid"
     ))?;
-    let rows = st.query_map([channel, day], row)?;
+    let rows = st.query_map(params![channel, day, Status::Digest], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 /// Days before `day` that still have intents waiting for a digest on `channel`.
 pub fn stale_digest_days(c: &Connection, channel: &str, day: &str) -> Result<Vec<String>> {
     let mut st = c.prepare_cached(
-        "SELECT DISTINCT digest_day FROM deliveries WHERE status = 'digest' AND channel = ?1 AND digest_day < ?2",
+        "SELECT DISTINCT digest_day FROM deliveries WHERE status = ?3 AND channel = ?1 AND digest_day < ?2",
     )?;
-    let rows = st.query_map([channel, day], |r| r.get(0))?;
+    let rows = st.query_map(params![channel, day, Status::Digest], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
@@ -340,8 +314,22 @@ pub fn settle_digest(
     now: jiff::Timestamp,
 ) -> Result<()> {
     for id in ids {
-        c.prepare_cached("UPDATE deliveries SET status = ?2, decision = ?3, updated_ms = ?4 WHERE id = ?1 AND status = 'digest'")?.execute(params![id, status.as_str(), reason, ms(now)],)?;
+        c.prepare_cached(
+            "UPDATE deliveries SET status = ?2, decision = ?3, updated_ms = ?4 WHERE id = ?1 AND status = ?5",
+        )?
+        .execute(params![id, status, reason, ms(now), Status::Digest])?;
     }
+    Ok(())
+}
+
+/// A mass send WeChat accepted but whose job then ended `SEND_FAIL`: the delivery becomes a
+/// failure after all (it was `delivered` only as far as the first answer knew).
+pub fn job_failed(c: &Connection, id: &str, why: &str, now: jiff::Timestamp) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE deliveries SET status = ?4, last_error = ?2, updated_ms = ?3
+         WHERE id = ?1 AND status = ?5",
+    )?
+    .execute(params![id, why, ms(now), Status::Failed, Status::Delivered])?;
     Ok(())
 }
 

@@ -26,8 +26,7 @@ pub struct Request {
     /// The delivery id; WeChat's `clientmsgid`.
     pub delivery_id: String,
     pub alert_id: i64,
-    /// `send` (the channel's normal operation), `freepublish` (WeChat), `notice` (staff).
-    pub op: String,
+    pub op: crate::store::outbox::Op,
     pub text: String,
     pub dry_run: bool,
 }

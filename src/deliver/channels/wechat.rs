@@ -16,6 +16,7 @@
 use super::{api_base, post_errcode_json, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, ChannelConfig};
 use crate::secret::{redact, Secret};
+use crate::store::outbox::Op;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -207,8 +208,8 @@ impl Wechat {
 impl Channel for Wechat {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
-            match req.op.as_str() {
-                "freepublish" => self.free_publish(req).await,
+            match req.op {
+                Op::FreePublish => self.free_publish(req).await,
                 _ => self.sendall(req).await,
             }
         })

@@ -108,11 +108,19 @@ pub fn load(c: &Connection, channel: &str, alert_id: i64) -> store::Result<Optio
 
     let mut st = c.prepare(&format!(
         "SELECT {COLS} FROM alerts a LEFT JOIN journal j ON j.id = a.journal_id
-         WHERE {SHOWN} AND (w.status = 'delivered' OR a.event_key = ?2))
+         WHERE {SHOWN} AND (w.status = ?4 OR a.event_key = ?2))
          ORDER BY a.id DESC LIMIT ?3"
     ))?;
     let mut recent: Vec<Revision> = st
-        .query_map(params![channel, current.event_key, RECENT as i64], row)?
+        .query_map(
+            params![
+                channel,
+                current.event_key,
+                RECENT as i64,
+                store::outbox::Status::Delivered
+            ],
+            row,
+        )?
         .collect::<Result<_, _>>()?;
     if current.live && !recent.iter().any(|r| r.id == current.id) {
         recent.push(current.clone());
