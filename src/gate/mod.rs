@@ -9,7 +9,7 @@ pub mod flood;
 pub use flood::{unsigned_bucket, HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
-use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
+use crate::config::{ChannelConfig, ChannelKindConfig, Class, RoutinePolicy, WechatConfig};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -103,9 +103,9 @@ pub fn decide(
     let skip = |reason: &str| Decision::Skip {
         reason: reason.to_string(),
     };
-    match ch.cfg.kind {
+    match &ch.cfg.kind {
         // The record of everything published; local, no quota.
-        ChannelKind::Website => match a.action {
+        ChannelKindConfig::Website(_) => match a.action {
             Action::None => skip("nothing to publish"),
             action => send(
                 false,
@@ -118,7 +118,7 @@ pub fn decide(
             ),
         },
         // The office's own staff channels: told about everything published except info.
-        ChannelKind::Wecom | ChannelKind::Webhook => match (a.action, a.class) {
+        ChannelKindConfig::Wecom(_) | ChannelKindConfig::Webhook(_) => match (a.action, a.class) {
             (Action::None, _) => skip("nothing to publish"),
             (_, Class::Info | Class::Ignore) => skip("info: staff channels are not told"),
             (action, class) => send(
@@ -127,7 +127,7 @@ pub fn decide(
                 format!("{} {}: staff informed", class.as_str(), action.as_str()),
             ),
         },
-        ChannelKind::Weibo => match (a.action, a.class) {
+        ChannelKindConfig::Weibo(_) => match (a.action, a.class) {
             (Action::None, _) => skip("nothing to publish"),
             (Action::Alert, Class::Info) if !info_to_weibo => {
                 skip("info: not posted (rules.info_to_weibo = false)")
@@ -139,7 +139,7 @@ pub fn decide(
                 format!("{} {}: Weibo posts at once", class.as_str(), action.as_str()),
             ),
         },
-        ChannelKind::Wechat => {
+        ChannelKindConfig::Wechat(w) => {
             let wants_push = match a.action {
                 Action::None => return skip("nothing to publish"),
                 Action::Cancel => return skip("cancellation: posted on Weibo; never a second WeChat push"),
@@ -151,7 +151,7 @@ pub fn decide(
             match wants_push {
                 Class::Info | Class::Ignore => return skip("info: not pushed on WeChat"),
                 Class::Routine => {
-                    if let Some(d) = routine_waits(ch) {
+                    if let Some(d) = routine_waits(ch, w) {
                         return d;
                     }
                 }
@@ -160,14 +160,14 @@ pub fn decide(
             if !a.live {
                 return send(false, None, format!("{}: would push", wants_push.as_str()));
             }
-            let limit = ch.cfg.daily_limit.unwrap_or(1);
+            let limit = w.daily_limit;
             let day_full = ch.used_today >= limit;
-            let month_full = ch.cfg.monthly_limit.is_some_and(|m| ch.used_month >= m);
+            let month_full = w.monthly_limit.is_some_and(|m| ch.used_month >= m);
             let used = if month_full {
                 format!(
                     "monthly quota used ({}/{} this month)",
                     ch.used_month,
-                    ch.cfg.monthly_limit.unwrap_or(0)
+                    w.monthly_limit.unwrap_or(0)
                 )
             } else {
                 format!("daily quota used ({}/{limit} on {})", ch.used_today, ch.day)
@@ -199,16 +199,16 @@ pub fn decide(
 
 /// A routine alert on WeChat goes to the digest (or is kept from the push) when the channel
 /// says so: `routine = "digest"`, or before `reserve_until`.
-fn routine_waits(ch: &ChannelState) -> Option<Decision> {
+fn routine_waits(ch: &ChannelState, w: &WechatConfig) -> Option<Decision> {
     use crate::config::parse_hhmm;
-    let digest_at = ch.cfg.digest_at.as_deref().and_then(parse_hhmm);
-    let reserve = ch.cfg.reserve_until.as_deref().and_then(parse_hhmm);
+    let digest_at = w.digest_at.as_deref().and_then(parse_hhmm);
+    let reserve = w.reserve_until.as_deref().and_then(parse_hhmm);
     let reserved = reserve.is_some_and(|r| ch.local_time < r);
-    if ch.cfg.routine != RoutinePolicy::Digest && !reserved {
+    if w.routine != RoutinePolicy::Digest && !reserved {
         return None;
     }
     let hhmm = |(h, m): (i8, i8)| format!("{h:02}:{m:02}");
-    let why = if reserved && ch.cfg.routine != RoutinePolicy::Digest {
+    let why = if reserved && w.routine != RoutinePolicy::Digest {
         format!(
             "the push is reserved for emergencies until {}",
             reserve.map(hhmm).unwrap_or_default()
