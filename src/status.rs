@@ -88,8 +88,8 @@ pub struct DeliveryOutcome {
 }
 
 /// The zone an officer reads times in: the first WeChat channel's (its quota day is the one that
-/// matters), else the first channel's, else Beijing's. Config validation has already refused a
-/// zone that does not exist, so the fallback only serves a config with no channels.
+/// matters), else the first channel's, else Beijing's. Each channel's zone was parsed at load, so
+/// Beijing's only serves a config with no channels.
 pub fn office_zone(cfg: &Config) -> jiff::tz::TimeZone {
     let ch = cfg
         .channels
