@@ -569,8 +569,8 @@ mod secrets;
 mod validate;
 
 pub use channel::{
-    ChannelConfig, ChannelKind, ChannelKindConfig, DigestWhenUsed, RoutinePolicy, WebhookConfig, WebsiteConfig,
-    WechatConfig, WecomConfig, WeiboConfig,
+    ChannelConfig, ChannelKind, ChannelKindConfig, DigestWhenUsed, RoutinePolicy, WebhookConfig,
+    WebsiteConfig, WechatConfig, WecomConfig, WeiboConfig,
 };
 use secrets::credential_path;
 pub use secrets::{parse_hhmm, resolve_secret};

@@ -130,14 +130,22 @@ fn a_wechat_key_on_a_weibo_channel_is_an_error_naming_key_channel_and_kind() {
     let e = parse_err(&format!(
         "{BASE}[channels.social]\nkind='weibo'\naccess_token='t'\nlink='https://a.example/'\nappid='wx1'\n"
     ));
-    assert!(e.contains("channels.social") && e.contains("`appid`") && e.contains("\"weibo\""), "{e}");
+    assert!(
+        e.contains("channels.social") && e.contains("`appid`") && e.contains("\"weibo\""),
+        "{e}"
+    );
     assert!(e.contains("line 5"), "{e}");
 }
 
 #[test]
 fn a_weibo_key_on_a_wechat_channel_is_an_error() {
-    let e = parse_err(&format!("{BASE}[channels.wechat]\nkind='wechat'\nappid='wx1'\nsecret='s'\nrip='1.2.3.4'\n"));
-    assert!(e.contains("channels.wechat") && e.contains("`rip`") && e.contains("\"wechat\""), "{e}");
+    let e = parse_err(&format!(
+        "{BASE}[channels.wechat]\nkind='wechat'\nappid='wx1'\nsecret='s'\nrip='1.2.3.4'\n"
+    ));
+    assert!(
+        e.contains("channels.wechat") && e.contains("`rip`") && e.contains("\"wechat\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -146,14 +154,21 @@ fn a_website_without_web_root_is_refused() {
         "{BASE}[channels.site]\nkind='website'\nlink_base='https://www.example.gov.cn/yjgl'\n"
     ));
     assert!(e.contains("channels.site.web_root: required"), "{e}");
-    let e = parse_err(&format!("{BASE}[channels.site]\nkind='website'\nweb_root='/srv'\nlink_base='ftp://x'\n"));
+    let e = parse_err(&format!(
+        "{BASE}[channels.site]\nkind='website'\nweb_root='/srv'\nlink_base='ftp://x'\n"
+    ));
     assert!(e.contains("channels.site.link_base"), "{e}");
 }
 
 #[test]
 fn the_time_zone_is_parsed_once_and_a_bad_one_names_the_channel() {
-    let e = parse_err(&format!("{BASE}[channels.staff]\nkind='wecom'\nkey='k'\ntimezone='Mars/Olympus'\n"));
-    assert!(e.contains("channels.staff.timezone") && e.contains("Mars/Olympus"), "{e}");
+    let e = parse_err(&format!(
+        "{BASE}[channels.staff]\nkind='wecom'\nkey='k'\ntimezone='Mars/Olympus'\n"
+    ));
+    assert!(
+        e.contains("channels.staff.timezone") && e.contains("Mars/Olympus"),
+        "{e}"
+    );
     let c = Config::parse(
         &format!("{BASE}[channels.staff]\nkind='wecom'\nkey='k'\ntimezone='Asia/Urumqi'\n"),
         Path::new("a.toml"),
@@ -166,16 +181,23 @@ fn the_time_zone_is_parsed_once_and_a_bad_one_names_the_channel() {
 
 #[test]
 fn every_kind_takes_the_common_keys() {
-    let common = "api_base='https://a.example'\ndry_run=true\ntimezone='Asia/Shanghai'\nrequest_timeout_secs=3\n";
+    let common =
+        "api_base='https://a.example'\ndry_run=true\ntimezone='Asia/Shanghai'\nrequest_timeout_secs=3\n";
     for (name, kind) in [
         ("a", "kind='wechat'\nappid='wx'"),
         ("b", "kind='weibo'\nlink='https://a.example/'"),
         ("c", "kind='wecom'"),
         ("d", "kind='webhook'\nurl='https://a.example/hook'"),
-        ("e", "kind='website'\nweb_root='/srv'\nlink_base='https://a.example/'"),
+        (
+            "e",
+            "kind='website'\nweb_root='/srv'\nlink_base='https://a.example/'",
+        ),
     ] {
-        let c = Config::parse(&format!("{BASE}[channels.{name}]\n{kind}\n{common}"), Path::new("a.toml"))
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let c = Config::parse(
+            &format!("{BASE}[channels.{name}]\n{kind}\n{common}"),
+            Path::new("a.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(c.channels[name].request_timeout_secs, 3);
     }
 }

@@ -140,7 +140,10 @@ impl WechatConfig {
             p.push(format!("{at}.appid: required for kind \"wechat\""));
         }
         secret_problem(p, at, "secret", &self.secret, &self.secret_file, dry_run);
-        for (key, v) in [("digest_at", &self.digest_at), ("reserve_until", &self.reserve_until)] {
+        for (key, v) in [
+            ("digest_at", &self.digest_at),
+            ("reserve_until", &self.reserve_until),
+        ] {
             if let Some(v) = v {
                 if parse_hhmm(v).is_none() {
                     p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));

@@ -95,7 +95,9 @@ pub fn run_pending(
                 }
             };
             let text: Result<String, ComposeError> = match &ch.kind {
-                ChannelKindConfig::Weibo(w) => fit::verbatim(&m.text, Some(&w.link), cfg.compose.weibo_max_chars),
+                ChannelKindConfig::Weibo(w) => {
+                    fit::verbatim(&m.text, Some(&w.link), cfg.compose.weibo_max_chars)
+                }
                 _ => Ok(m.text.clone()),
             };
             outcomes.push(format!("{name}: {}", decision.reason()));

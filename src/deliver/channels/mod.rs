@@ -121,9 +121,12 @@ pub fn build(
             w,
             http,
         )?),
-        ChannelKindConfig::Weibo(w) => {
-            Arc::new(weibo::Weibo::new(name, api_base(cfg, "https://api.weibo.com"), w, http)?)
-        }
+        ChannelKindConfig::Weibo(w) => Arc::new(weibo::Weibo::new(
+            name,
+            api_base(cfg, "https://api.weibo.com"),
+            w,
+            http,
+        )?),
         ChannelKindConfig::Wecom(w) => Arc::new(wecom::Wecom::new(
             name,
             api_base(cfg, "https://qyapi.weixin.qq.com"),

@@ -33,7 +33,12 @@ pub struct Wechat {
 }
 
 impl Wechat {
-    pub fn new(name: &str, api_base: String, cfg: &WechatConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WechatConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
             api_base,

@@ -19,7 +19,12 @@ pub struct Wecom {
 }
 
 impl Wecom {
-    pub fn new(name: &str, api_base: String, cfg: &WecomConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WecomConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
             api_base,

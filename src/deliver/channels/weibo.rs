@@ -18,7 +18,12 @@ pub struct Weibo {
 }
 
 impl Weibo {
-    pub fn new(name: &str, api_base: String, cfg: &WeiboConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WeiboConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
             api_base,
