@@ -7,7 +7,7 @@
 mod matrix;
 
 use crate::compose::Composer;
-use crate::config::Config;
+use crate::config::{ChannelKindConfig, Config};
 use crate::render::Renderer;
 use std::path::{Path, PathBuf};
 
@@ -42,14 +42,15 @@ pub fn check(cfg: &Config) -> (Vec<String>, Vec<String>) {
     // Every file the daemon reads at start, so `run` does not die on them one per start.
     let mut files: Vec<(String, &Path)> = Vec::new();
     for (name, ch) in &cfg.channels {
-        for (key, file) in [
-            ("secret_file", &ch.secret_file),
-            ("access_token_file", &ch.access_token_file),
-            ("key_file", &ch.key_file),
-        ] {
-            if let Some(p) = file {
-                files.push((format!("channels.{name}.{key}"), p));
-            }
+        let (key, file) = match &ch.kind {
+            ChannelKindConfig::Wechat(w) => ("secret_file", &w.secret_file),
+            ChannelKindConfig::Webhook(w) => ("secret_file", &w.secret_file),
+            ChannelKindConfig::Weibo(w) => ("access_token_file", &w.access_token_file),
+            ChannelKindConfig::Wecom(w) => ("key_file", &w.key_file),
+            ChannelKindConfig::Website(_) => continue,
+        };
+        if let Some(p) = file {
+            files.push((format!("channels.{name}.{key}"), p));
         }
     }
     for (name, k) in &cfg.feed_keys {

@@ -139,13 +139,13 @@ pub async fn start(cfg: Config, clock: SharedClock) -> Result<Running, DaemonErr
             ChannelSlot {
                 client,
                 timeout: Duration::from_secs(ch.request_timeout_secs.max(1)),
-                pace: (ch.kind == crate::config::ChannelKind::Weibo).then_some(Limits {
-                    per_hour: ch.posts_per_hour,
-                    per_source: ch.source_posts_per_hour,
+                pace: ch.weibo().map(|w| Limits {
+                    per_hour: w.posts_per_hour,
+                    per_source: w.source_posts_per_hour,
                 }),
             },
         );
-        info!(channel = %name, kind = ?ch.kind, dry_run = ch.dry_run, "channel ready");
+        info!(channel = %name, kind = ?ch.kind(), dry_run = ch.dry_run, "channel ready");
     }
     let policy = RetryPolicy {
         initial: Duration::from_millis(cfg.deliver.retry_initial_ms.max(1)),

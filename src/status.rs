@@ -3,7 +3,7 @@
 //! never in the store, so they cannot appear here.
 
 use crate::clock::Clock;
-use crate::config::{ChannelKind, Config};
+use crate::config::Config;
 use crate::store::{self, from_ms, journal, ledger, outbox, session};
 use serde::Serialize;
 use std::fmt::Write;
@@ -88,15 +88,15 @@ pub struct DeliveryOutcome {
 }
 
 /// The zone an officer reads times in: the first WeChat channel's (its quota day is the one that
-/// matters), else the first channel's, else Beijing's. Config validation has already refused a
-/// zone that does not exist, so the fallback only serves a config with no channels.
+/// matters), else the first channel's, else Beijing's. Each channel's zone was parsed at load, so
+/// Beijing's only serves a config with no channels.
 pub fn office_zone(cfg: &Config) -> jiff::tz::TimeZone {
     let ch = cfg
         .channels
         .values()
-        .find(|c| c.kind == ChannelKind::Wechat)
+        .find(|c| c.wechat().is_some())
         .or_else(|| cfg.channels.values().next());
-    ch.and_then(|c| jiff::tz::TimeZone::get(&c.timezone).ok())
+    ch.map(|c| c.timezone.clone())
         .unwrap_or_else(crate::clock::beijing)
 }
 
@@ -113,21 +113,22 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
     let at = |ms: i64| local(from_ms(ms), &zone);
     let mut channels = Vec::new();
     for (name, ch) in &cfg.channels {
-        let tz = jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
+        let tz = ch.timezone.clone();
         let day = now.to_zoned(tz.clone()).date().to_string();
-        let (used, left) = match ch.kind {
-            ChannelKind::Wechat => {
+        let wechat = ch.wechat();
+        let (used, left) = match wechat {
+            Some(w) => {
                 let used = ledger::used(conn, name, &day)?;
-                (Some(used), Some(ch.daily_limit.unwrap_or(1).saturating_sub(used)))
+                (Some(used), Some(w.daily_limit.saturating_sub(used)))
             }
-            _ => (None, None),
+            None => (None, None),
         };
         let digest_today = crate::store::digests::recent(conn, 100)?
             .into_iter()
             .find(|d| d.channel == *name && d.day == day)
             .map(|d| format!("{}: {}", d.outcome, d.reason));
         let digest_waiting = outbox::waiting_for_digest(conn, name, &day)?.len();
-        let next_digest = ch.digest_at.as_ref().map(|at| {
+        let next_digest = wechat.and_then(|w| w.digest_at.as_ref()).map(|at| {
             if digest_today.is_some() {
                 let tomorrow = now
                     .to_zoned(tz.clone())
@@ -145,7 +146,7 @@ pub fn collect(cfg: &Config, conn: &rusqlite::Connection, clock: &dyn Clock) -> 
             digest_waiting,
             digest_today,
             name: name.clone(),
-            kind: ch.kind.as_str().to_string(),
+            kind: ch.kind().as_str().to_string(),
             dry_run: ch.dry_run,
             day,
             pushes_used_today: used,
@@ -384,7 +385,7 @@ mod tests {
         // An office elsewhere reads its own zone.
         let mut cfg = cfg;
         for ch in cfg.channels.values_mut() {
-            ch.timezone = "Asia/Urumqi".into();
+            ch.timezone = jiff::tz::TimeZone::get("Asia/Urumqi").expect("bundled zone");
         }
         let st = collect(&cfg, &conn, &clock).expect("status");
         assert_eq!(st.now, "2026-11-26 08:06:30+06:00");

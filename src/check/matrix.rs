@@ -91,7 +91,7 @@ fn targets(cfg: &Config) -> Vec<(String, ChannelKind, Option<String>)> {
     let mut out: Vec<(String, ChannelKind, Option<String>)> = cfg
         .channels
         .iter()
-        .map(|(name, ch)| (format!("channel {name}"), ch.kind, channel_link(cfg, ch, 1)))
+        .map(|(name, ch)| (format!("channel {name}"), ch.kind(), channel_link(cfg, ch, 1)))
         .collect();
     for (kind, what) in [
         (ChannelKind::Weibo, "the Weibo template (no channel uses it)"),

@@ -29,7 +29,8 @@ pub struct Config {
     pub jurisdiction: Jurisdiction,
     #[serde(default)]
     pub rules: Rules,
-    #[serde(default)]
+    /// `[channels.NAME]`, each checked against the keys of its kind ([`channel`]).
+    #[serde(default, deserialize_with = "channel::by_name")]
     pub channels: BTreeMap<String, ChannelConfig>,
     #[serde(default, rename = "override")]
     pub override_: OverrideConfig,
@@ -272,122 +273,6 @@ pub struct WeatherRules {
     pub source_priority: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChannelKind {
-    /// WeChat Official Account mass send (and free publish as a fallback).
-    Wechat,
-    /// Sina Weibo share.json.
-    Weibo,
-    /// A WeCom group robot (the office staff's group).
-    Wecom,
-    /// A generic HTTPS webhook (JSON POST, optionally HMAC-signed).
-    Webhook,
-    /// Static pages, Atom feed and CAP files in a web root.
-    Website,
-}
-
-impl ChannelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Wechat => "wechat",
-            ChannelKind::Weibo => "weibo",
-            ChannelKind::Wecom => "wecom",
-            ChannelKind::Webhook => "webhook",
-            ChannelKind::Website => "website",
-        }
-    }
-
-    /// Channels the public reads (as opposed to the office's own staff channels).
-    pub fn is_public(self) -> bool {
-        matches!(
-            self,
-            ChannelKind::Wechat | ChannelKind::Weibo | ChannelKind::Website
-        )
-    }
-}
-
-/// What happens to the day's routine digest when the WeChat push was used by an emergency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DigestWhenUsed {
-    /// Post the digest on these Weibo channels instead.
-    Weibo,
-    /// Drop it (the routine alerts were already posted on Weibo one by one).
-    Drop,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RoutinePolicy {
-    Immediate,
-    Digest,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelConfig {
-    pub kind: ChannelKind,
-    pub api_base: Option<String>,
-    // WeChat
-    pub appid: Option<String>,
-    pub secret: Option<String>,
-    pub secret_file: Option<PathBuf>,
-    /// Mass pushes per local day (a subscription account has 1).
-    pub daily_limit: Option<u32>,
-    /// A service account's followers get at most 4 mass messages a month.
-    pub monthly_limit: Option<u32>,
-    #[serde(default = "d_timezone")]
-    pub timezone: String,
-    #[serde(default = "d_routine")]
-    pub routine: RoutinePolicy,
-    /// Local time (HH:MM) of the routine digest push, for `routine = "digest"`.
-    pub digest_at: Option<String>,
-    /// Before this local time (HH:MM) routine alerts never take the day's push.
-    pub reserve_until: Option<String>,
-    /// When an emergency used the day's push: `weibo` (post the digest there) or `drop`.
-    #[serde(default = "d_digest_when_used")]
-    pub digest_when_used: DigestWhenUsed,
-    /// For an emergency WeChat refuses for quota or permission: what to try, in order.
-    /// `freepublish` (this account's free publish: no push, no quota) or other channel names.
-    #[serde(default)]
-    pub emergency_fallback: Vec<String>,
-    /// Permanent media id of the cover image free-publish articles need (`thumb_media_id`).
-    pub thumb_media_id: Option<String>,
-    // WeCom robot / webhook
-    /// WeCom robot key: key = "...", key_file, or systemd credential `<channel>-key`.
-    pub key: Option<String>,
-    pub key_file: Option<PathBuf>,
-    /// Webhook target URL.
-    pub url: Option<String>,
-    // Website
-    /// Where pages, the Atom feed and CAP files are written (served by nginx/Apache).
-    pub web_root: Option<PathBuf>,
-    /// Public URL of the web root, e.g. https://www.example.gov.cn/yjgl; per-alert links are
-    /// `{link_base}/alerts/{id}.html`.
-    pub link_base: Option<String>,
-    // Weibo
-    pub access_token: Option<String>,
-    pub access_token_file: Option<PathBuf>,
-    /// The link every Weibo post carries (on the app's safe domain).
-    pub link: Option<String>,
-    /// The server's public IP, sent as `rip` (required by share.json).
-    pub rip: Option<String>,
-    /// Posts the account may make in any rolling hour (share.json allows 30 per authorised
-    /// user, docs/platforms.md §9.5); beyond it posts wait for a free slot, emergencies first.
-    #[serde(default = "d_posts_per_hour")]
-    pub posts_per_hour: u32,
-    /// Of those, how many one source (feed key, or all unsigned feeds together) may use, so a
-    /// flood from one source leaves the rest of the account to the others.
-    #[serde(default = "d_source_posts_per_hour")]
-    pub source_posts_per_hour: u32,
-    #[serde(default)]
-    pub dry_run: bool,
-    /// Seconds a single HTTP request may take before it counts as a transport failure.
-    #[serde(default = "d_request_timeout")]
-    pub request_timeout_secs: u64,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideConfig {
@@ -504,26 +389,8 @@ fn d_match_km() -> f64 {
 fn d_match_mag() -> f64 {
     0.7
 }
-fn d_timezone() -> String {
-    "Asia/Shanghai".into()
-}
-fn d_routine() -> RoutinePolicy {
-    RoutinePolicy::Immediate
-}
-fn d_digest_when_used() -> DigestWhenUsed {
-    DigestWhenUsed::Weibo
-}
-fn d_request_timeout() -> u64 {
-    10
-}
 fn d_max_per_hour() -> u32 {
     3
-}
-fn d_posts_per_hour() -> u32 {
-    30
-}
-fn d_source_posts_per_hour() -> u32 {
-    15
 }
 fn d_weibo_max() -> usize {
     140
@@ -697,9 +564,14 @@ fn located(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+mod channel;
 mod secrets;
 mod validate;
 
+pub use channel::{
+    ChannelConfig, ChannelKind, ChannelKindConfig, DigestWhenUsed, RoutinePolicy, WebhookConfig,
+    WebsiteConfig, WechatConfig, WecomConfig, WeiboConfig,
+};
 use secrets::credential_path;
 pub use secrets::{parse_hhmm, resolve_secret};
 

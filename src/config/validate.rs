@@ -109,80 +109,112 @@ impl Config {
             );
         }
         for (name, c) in &self.channels {
-            let at = format!("channels.{name}");
-            if jiff::tz::TimeZone::get(&c.timezone).is_err() {
-                p.push(format!("{at}.timezone: unknown time zone {:?}", c.timezone));
-            }
-            if name.len() > 16 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                p.push(format!(
-                    "{at}: channel names are ASCII letters, digits and _ (≤ 16)"
-                ));
-            }
-            match c.kind {
-                ChannelKind::Wechat => {
-                    if c.appid.is_none() {
-                        p.push(format!("{at}.appid: required for kind \"wechat\""));
-                    }
-                    secret_problem(&mut p, &at, "secret", &c.secret, &c.secret_file, c.dry_run);
-                }
-                ChannelKind::Weibo => {
-                    secret_problem(
-                        &mut p,
-                        &at,
-                        "access_token",
-                        &c.access_token,
-                        &c.access_token_file,
-                        c.dry_run,
-                    );
-                    if c.link.is_none() {
-                        p.push(format!(
-                            "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
-                        ));
-                    }
-                    if c.posts_per_hour == 0 {
-                        p.push(format!("{at}.posts_per_hour: must be at least 1"));
-                    }
-                    if c.source_posts_per_hour == 0 || c.source_posts_per_hour > c.posts_per_hour {
-                        p.push(format!(
-                            "{at}.source_posts_per_hour: must be between 1 and posts_per_hour ({})",
-                            c.posts_per_hour
-                        ));
-                    }
-                }
-                ChannelKind::Wecom => secret_problem(&mut p, &at, "key", &c.key, &c.key_file, c.dry_run),
-                ChannelKind::Webhook => {
-                    if c.url.is_none() {
-                        p.push(format!("{at}.url: required for kind \"webhook\""));
-                    }
-                }
-                ChannelKind::Website => {
-                    if c.web_root.is_none() {
-                        p.push(format!("{at}.web_root: required for kind \"website\""));
-                    }
-                    if c.link_base.is_none() {
-                        p.push(format!("{at}.link_base: required for kind \"website\""));
-                    }
-                }
-            }
-            for (key, v) in [("digest_at", &c.digest_at), ("reserve_until", &c.reserve_until)] {
-                if let Some(v) = v {
-                    if parse_hhmm(v).is_none() {
-                        p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));
-                    }
-                }
-            }
-            if c.routine == RoutinePolicy::Digest && c.digest_at.is_none() {
-                p.push(format!("{at}.digest_at: required with routine = \"digest\""));
-            }
-            for f in &c.emergency_fallback {
-                if f != "freepublish" && !self.channels.contains_key(f) {
-                    p.push(format!(
-                        "{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"
-                    ));
+            c.validate(name, &self.channels, &mut p);
+        }
+        p
+    }
+}
+
+impl ChannelConfig {
+    /// This channel's problems, each naming its key; `all` for the names a fallback may use.
+    fn validate(&self, name: &str, all: &BTreeMap<String, ChannelConfig>, p: &mut Vec<String>) {
+        let at = format!("channels.{name}");
+        if name.len() > 16 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            p.push(format!(
+                "{at}: channel names are ASCII letters, digits and _ (≤ 16)"
+            ));
+        }
+        match &self.kind {
+            ChannelKindConfig::Wechat(w) => w.validate(&at, self.dry_run, all, p),
+            ChannelKindConfig::Weibo(w) => w.validate(&at, self.dry_run, p),
+            ChannelKindConfig::Wecom(w) => secret_problem(p, &at, "key", &w.key, &w.key_file, self.dry_run),
+            ChannelKindConfig::Webhook(w) => w.validate(&at, p),
+            ChannelKindConfig::Website(w) => w.validate(&at, p),
+        }
+    }
+}
+
+impl WechatConfig {
+    fn validate(&self, at: &str, dry_run: bool, all: &BTreeMap<String, ChannelConfig>, p: &mut Vec<String>) {
+        if self.appid.is_empty() {
+            p.push(format!("{at}.appid: required for kind \"wechat\""));
+        }
+        secret_problem(p, at, "secret", &self.secret, &self.secret_file, dry_run);
+        for (key, v) in [
+            ("digest_at", &self.digest_at),
+            ("reserve_until", &self.reserve_until),
+        ] {
+            if let Some(v) = v {
+                if parse_hhmm(v).is_none() {
+                    p.push(format!("{at}.{key}: {v:?} is not a local time HH:MM"));
                 }
             }
         }
-        p
+        if self.routine == RoutinePolicy::Digest && self.digest_at.is_none() {
+            p.push(format!("{at}.digest_at: required with routine = \"digest\""));
+        }
+        for f in &self.emergency_fallback {
+            if f != "freepublish" && !all.contains_key(f) {
+                p.push(format!(
+                    "{at}.emergency_fallback: {f:?} is neither \"freepublish\" nor a configured channel"
+                ));
+            }
+        }
+    }
+}
+
+impl WeiboConfig {
+    fn validate(&self, at: &str, dry_run: bool, p: &mut Vec<String>) {
+        secret_problem(
+            p,
+            at,
+            "access_token",
+            &self.access_token,
+            &self.access_token_file,
+            dry_run,
+        );
+        if self.link.is_empty() {
+            p.push(format!(
+                "{at}.link: required for kind \"weibo\" (share.json needs a safe-domain link)"
+            ));
+        }
+        if self.posts_per_hour == 0 {
+            p.push(format!("{at}.posts_per_hour: must be at least 1"));
+        }
+        if self.source_posts_per_hour == 0 || self.source_posts_per_hour > self.posts_per_hour {
+            p.push(format!(
+                "{at}.source_posts_per_hour: must be between 1 and posts_per_hour ({})",
+                self.posts_per_hour
+            ));
+        }
+    }
+}
+
+impl WebhookConfig {
+    fn validate(&self, at: &str, p: &mut Vec<String>) {
+        if self.url.is_empty() {
+            p.push(format!("{at}.url: required for kind \"webhook\""));
+        }
+        // The secret is optional (unsigned posts); both at once would leave the choice unclear.
+        if self.secret.is_some() && self.secret_file.is_some() {
+            p.push(format!("{at}.secret and {at}.secret_file: give one, not both"));
+        }
+    }
+}
+
+impl WebsiteConfig {
+    fn validate(&self, at: &str, p: &mut Vec<String>) {
+        if self.web_root.as_os_str().is_empty() {
+            p.push(format!("{at}.web_root: required for kind \"website\""));
+        }
+        if self.link_base.is_empty() {
+            p.push(format!("{at}.link_base: required for kind \"website\""));
+        } else if crate::deliver::channels::website::host_of(&self.link_base).is_none() {
+            p.push(format!(
+                "{at}.link_base: {:?} is not an http(s) URL with a host",
+                self.link_base.trim_end_matches('/')
+            ));
+        }
     }
 }
 

@@ -13,7 +13,7 @@ pub use decision::{
 pub use flood::{unsigned_bucket, HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
-use crate::config::{ChannelConfig, ChannelKind, Class, RoutinePolicy};
+use crate::config::{ChannelConfig, ChannelKindConfig, Class, RoutinePolicy, WechatConfig};
 
 /// What is to be published, as far as the gate cares.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,9 +74,9 @@ pub fn decide(
         reason: format!("{reason}{note}"),
     };
     let skip = |reason: SkipReason| Decision::Skip { reason };
-    match ch.cfg.kind {
+    match &ch.cfg.kind {
         // The record of everything published; local, no quota.
-        ChannelKind::Website => match a.action {
+        ChannelKindConfig::Website(_) => match a.action {
             Action::None => skip(SkipReason::NothingToPublish),
             action => send(
                 false,
@@ -89,7 +89,7 @@ pub fn decide(
             ),
         },
         // The office's own staff channels: told about everything published except info.
-        ChannelKind::Wecom | ChannelKind::Webhook => match (a.action, a.class) {
+        ChannelKindConfig::Wecom(_) | ChannelKindConfig::Webhook(_) => match (a.action, a.class) {
             (Action::None, _) => skip(SkipReason::NothingToPublish),
             (_, Class::Info | Class::Ignore) => skip(SkipReason::InfoNotForStaff),
             (action, class) => send(
@@ -98,7 +98,7 @@ pub fn decide(
                 format!("{} {}: staff informed", class.as_str(), action.as_str()),
             ),
         },
-        ChannelKind::Weibo => match (a.action, a.class) {
+        ChannelKindConfig::Weibo(_) => match (a.action, a.class) {
             (Action::None, _) => skip(SkipReason::NothingToPublish),
             (Action::Alert, Class::Info) if !info_to_weibo => skip(SkipReason::InfoNotOnWeibo),
             (Action::Alert, Class::Ignore) => skip(SkipReason::OutOfScope),
@@ -108,7 +108,7 @@ pub fn decide(
                 format!("{} {}: Weibo posts at once", class.as_str(), action.as_str()),
             ),
         },
-        ChannelKind::Wechat => {
+        ChannelKindConfig::Wechat(w) => {
             let wants_push = match a.action {
                 Action::None => return skip(SkipReason::NothingToPublish),
                 Action::Cancel => return skip(SkipReason::CancelOnWeibo),
@@ -118,7 +118,7 @@ pub fn decide(
             match wants_push {
                 Class::Info | Class::Ignore => return skip(SkipReason::InfoNotPushed),
                 Class::Routine => {
-                    if let Some(d) = routine_waits(ch) {
+                    if let Some(d) = routine_waits(ch, w) {
                         return d;
                     }
                 }
@@ -127,13 +127,13 @@ pub fn decide(
             if !a.live {
                 return send(false, None, format!("{}: would push", wants_push.as_str()));
             }
-            let limit = ch.cfg.daily_limit.unwrap_or(1);
+            let limit = w.daily_limit;
             let day_full = ch.used_today >= limit;
-            let month_full = ch.cfg.monthly_limit.is_some_and(|m| ch.used_month >= m);
+            let month_full = w.monthly_limit.is_some_and(|m| ch.used_month >= m);
             let used = if month_full {
                 QuotaUsed::Monthly {
                     used: ch.used_month,
-                    limit: ch.cfg.monthly_limit.unwrap_or(0),
+                    limit: w.monthly_limit.unwrap_or(0),
                 }
             } else {
                 QuotaUsed::Daily {
@@ -169,16 +169,16 @@ pub fn decide(
 
 /// A routine alert on WeChat goes to the digest (or is kept from the push) when the channel
 /// says so: `routine = "digest"`, or before `reserve_until`.
-fn routine_waits(ch: &ChannelState) -> Option<Decision> {
+fn routine_waits(ch: &ChannelState, w: &WechatConfig) -> Option<Decision> {
     use crate::config::parse_hhmm;
-    let digest_at = ch.cfg.digest_at.as_deref().and_then(parse_hhmm);
-    let reserve = ch.cfg.reserve_until.as_deref().and_then(parse_hhmm);
+    let digest_at = w.digest_at.as_deref().and_then(parse_hhmm);
+    let reserve = w.reserve_until.as_deref().and_then(parse_hhmm);
     let reserved = reserve.is_some_and(|r| ch.local_time < r);
-    if ch.cfg.routine != RoutinePolicy::Digest && !reserved {
+    if w.routine != RoutinePolicy::Digest && !reserved {
         return None;
     }
     let why = match reserve {
-        Some((h, m)) if reserved && ch.cfg.routine != RoutinePolicy::Digest => RoutineWhy::Reserved {
+        Some((h, m)) if reserved && w.routine != RoutinePolicy::Digest => RoutineWhy::Reserved {
             until: LocalTime(h, m),
         },
         _ => RoutineWhy::DigestPolicy,

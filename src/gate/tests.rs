@@ -27,6 +27,14 @@ fn wechat_cfg() -> ChannelConfig {
     c
 }
 
+/// The WeChat section of a channel the test built as WeChat.
+fn wechat(c: &mut ChannelConfig) -> &mut WechatConfig {
+    match &mut c.kind {
+        ChannelKindConfig::Wechat(w) => w,
+        other => panic!("not a wechat channel: {other:?}"),
+    }
+}
+
 fn state<'a>(cfg: &'a ChannelConfig, used: u32) -> ChannelState<'a> {
     ChannelState {
         name: "wechat",
@@ -147,8 +155,8 @@ fn exercise_goes_dry_run_without_quota() {
 fn routine_waits_for_the_digest_or_the_reserve() {
     let a = assessment(ROUTINE);
     let mut cfg = wechat_cfg();
-    cfg.routine = RoutinePolicy::Digest;
-    cfg.digest_at = Some("18:00".into());
+    wechat(&mut cfg).routine = RoutinePolicy::Digest;
+    wechat(&mut cfg).digest_at = Some("18:00".into());
     let d = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
     assert_eq!(
         d,
@@ -183,7 +191,7 @@ fn routine_waits_for_the_digest_or_the_reserve() {
     assert_eq!(d.audit_kind(), None);
 
     let mut cfg = wechat_cfg();
-    cfg.reserve_until = Some("12:00".into());
+    wechat(&mut cfg).reserve_until = Some("12:00".into());
     let d = decide(&a, &state(&cfg, 0), false, &mut Allow(0));
     assert!(
         matches!(

@@ -10,7 +10,7 @@
 use super::record::{self, channel_state, Intent};
 use super::Stages;
 use crate::compose::{context, fit};
-use crate::config::{parse_hhmm, ChannelConfig, ChannelKind, DigestWhenUsed};
+use crate::config::{parse_hhmm, ChannelConfig, DigestWhenUsed};
 use crate::deliver::Job;
 use crate::gate::Decision;
 use crate::store::{audit, digests, journal, outbox, StoreError};
@@ -20,12 +20,12 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
     let cfg = stages.cfg.clone();
     let mut jobs = Vec::new();
     for (name, ch) in &cfg.channels {
-        let Some(at) = ch.digest_at.as_deref().and_then(parse_hhmm) else {
+        let Some(w) = ch.wechat() else {
             continue;
         };
-        if ch.kind != ChannelKind::Wechat {
+        let Some(at) = w.digest_at.as_deref().and_then(parse_hhmm) else {
             continue;
-        }
+        };
         let state = channel_state(tx, name, ch, now)?;
         for day in outbox::stale_digest_days(tx, name, &state.day)? {
             settle_missed(tx, name, &day, now)?;
@@ -60,9 +60,9 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
             .filter_map(|p| crate::feed::decode(&p, usize::MAX).ok())
             .map(|ev| context::digest_item(&ev))
             .collect::<Vec<_>>();
-        let date = now.to_zoned(tz(ch)).date();
-        let limit = ch.daily_limit.unwrap_or(1);
-        let free = state.used_today < limit && ch.monthly_limit.is_none_or(|m| state.used_month < m);
+        let date = now.to_zoned(ch.timezone.clone()).date();
+        let limit = w.daily_limit;
+        let free = state.used_today < limit && w.monthly_limit.is_none_or(|m| state.used_month < m);
         let deadline = now + jiff::SignedDuration::from_hours(6);
         let alert_id = digest_alert(tx, name, &state.day, rows.len(), now, deadline)?;
         let actor = format!("digest {hhmm}");
@@ -91,7 +91,7 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
             "the day's push was used ({}/{limit} on {})",
             state.used_today, state.day
         );
-        match ch.digest_when_used {
+        match w.digest_when_used {
             DigestWhenUsed::Drop => {
                 let why = format!("digest dropped: {used} (digest_when_used = \"drop\")");
                 outbox::settle_digest(tx, &ids, outbox::Status::Skipped, &why, now)?;
@@ -100,8 +100,8 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
             }
             DigestWhenUsed::Weibo => {
                 let why = format!("digest went to Weibo only: {used}");
-                for (wname, wch) in cfg.channels.iter().filter(|(_, c)| c.kind == ChannelKind::Weibo) {
-                    let link = wch.link.as_deref();
+                for (wname, wch, weibo) in cfg.channels.iter().filter_map(|(n, c)| Some((n, c, c.weibo()?))) {
+                    let link = Some(weibo.link.as_str());
                     let ctx = context::digest(&cfg, date, items.clone(), link);
                     let text = fit::weibo(
                         &stages.composer,
@@ -126,10 +126,6 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
         }
     }
     Ok(jobs)
-}
-
-fn tz(ch: &ChannelConfig) -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing())
 }
 
 fn intent<'a>(

@@ -8,7 +8,7 @@ use super::record::{self, channel_state, Intent};
 use super::Stages;
 use crate::assess::Action;
 use crate::compose::{fit, ComposeError};
-use crate::config::{ChannelKind, Class};
+use crate::config::{ChannelKindConfig, Class};
 use crate::deliver::Job;
 use crate::gate::{self, Publication};
 use crate::store::{audit, from_ms, manual, outbox, StoreError};
@@ -94,8 +94,10 @@ pub fn run_pending(
                     d
                 }
             };
-            let text: Result<String, ComposeError> = match ch.kind {
-                ChannelKind::Weibo => fit::verbatim(&m.text, ch.link.as_deref(), cfg.compose.weibo_max_chars),
+            let text: Result<String, ComposeError> = match &ch.kind {
+                ChannelKindConfig::Weibo(w) => {
+                    fit::verbatim(&m.text, Some(&w.link), cfg.compose.weibo_max_chars)
+                }
                 _ => Ok(m.text.clone()),
             };
             outcomes.push(format!("{name}: {}", decision.reason()));

@@ -16,7 +16,7 @@ pub mod reject_log;
 use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
 use crate::compose::{context, Composer};
-use crate::config::{ChannelConfig, ChannelKind, Config};
+use crate::config::{ChannelConfig, ChannelKindConfig, Config};
 use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind, MsgType};
 use crate::gate;
@@ -158,15 +158,15 @@ impl Pipeline {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut jobs = manual::run_pending(&mut self.stages, &tx, now)?;
         jobs.extend(digest::run_due(&mut self.stages, &tx, now)?);
-        for (name, ch) in self
+        for (name, ch, w) in self
             .stages
             .cfg
             .channels
             .iter()
-            .filter(|(_, c)| c.kind == ChannelKind::Wechat)
+            .filter_map(|(name, c)| Some((name, c, c.wechat()?)))
         {
             let state = record::channel_state(&tx, name, ch, now)?;
-            let left = ch.daily_limit.unwrap_or(1).saturating_sub(state.used_today);
+            let left = w.daily_limit.saturating_sub(state.used_today);
             metrics::gauge!("alertd_quota_left", "channel" => name.clone()).set(left as f64);
         }
         tx.commit()?;
@@ -506,17 +506,13 @@ impl Stages {
             let ctx = context::build(&cfg, ev, a, link);
             let text = self
                 .composer
-                .compose(kind, ch.kind, &ctx, cfg.compose.weibo_max_chars, link);
+                .compose(kind, ch.kind(), &ctx, cfg.compose.weibo_max_chars, link);
             // An emergency WeChat refuses for quota or permission falls back along this list.
-            let fallback: Vec<outbox::FallbackStep> =
-                if ch.kind == ChannelKind::Wechat && a.class == crate::config::Class::Emergency {
-                    ch.emergency_fallback
-                        .iter()
-                        .map(|f| outbox::FallbackStep::from_config(f))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            let fallback: Vec<outbox::FallbackStep> = ch
+                .wechat()
+                .filter(|_| a.class == crate::config::Class::Emergency)
+                .map(|w| w.emergency_fallback.iter().map(|f| outbox::FallbackStep::from_config(f)).collect())
+                .unwrap_or_default();
             let intent = record::Intent {
                 id: delivery_id(name, &a.event_key, &ev.msg_id),
                 alert_id,
@@ -548,9 +544,9 @@ pub fn template_kind(kind: Kind) -> &'static str {
 /// Weibo carries its fixed `link`, and the rest none.
 pub fn channel_link(cfg: &Config, ch: &ChannelConfig, alert_id: i64) -> Option<String> {
     let page = crate::deliver::channels::website::page_url(cfg, alert_id, ch.dry_run);
-    match ch.kind {
-        ChannelKind::Weibo => page.or_else(|| ch.link.clone()),
-        ChannelKind::Wechat => page,
+    match &ch.kind {
+        ChannelKindConfig::Weibo(w) => page.or_else(|| Some(w.link.clone())),
+        ChannelKindConfig::Wechat(_) => page,
         _ => None,
     }
 }

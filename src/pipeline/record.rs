@@ -19,8 +19,7 @@ pub fn channel_state<'a>(
     ch: &'a ChannelConfig,
     now: jiff::Timestamp,
 ) -> Result<ChannelState<'a>, StoreError> {
-    let tz = jiff::tz::TimeZone::get(&ch.timezone).unwrap_or_else(|_| crate::clock::beijing());
-    let local = now.to_zoned(tz);
+    let local = now.to_zoned(ch.timezone.clone());
     let day = local.date().to_string();
     Ok(ChannelState {
         name,

@@ -13,7 +13,7 @@ pub mod wecom;
 pub mod weibo;
 
 use crate::clock::SharedClock;
-use crate::config::{ChannelConfig, ChannelKind, Config};
+use crate::config::{ChannelConfig, ChannelKindConfig, Config};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -113,12 +113,27 @@ pub fn build(
     config: &Config,
     clock: SharedClock,
 ) -> Result<Arc<dyn Channel>, String> {
-    Ok(match cfg.kind {
-        ChannelKind::Wechat => Arc::new(wechat::Wechat::new(name, cfg, http)?),
-        ChannelKind::Weibo => Arc::new(weibo::Weibo::new(name, cfg, http)?),
-        ChannelKind::Wecom => Arc::new(wecom::Wecom::new(name, cfg, http)?),
-        ChannelKind::Webhook => Arc::new(webhook::Webhook::new(name, cfg, http)?),
-        ChannelKind::Website => Arc::new(website::Website::new(name, cfg, config, clock)?),
+    Ok(match &cfg.kind {
+        ChannelKindConfig::Wechat(w) => Arc::new(wechat::Wechat::new(
+            name,
+            api_base(cfg, "https://api.weixin.qq.com"),
+            w,
+            http,
+        )?),
+        ChannelKindConfig::Weibo(w) => Arc::new(weibo::Weibo::new(
+            name,
+            api_base(cfg, "https://api.weibo.com"),
+            w,
+            http,
+        )?),
+        ChannelKindConfig::Wecom(w) => Arc::new(wecom::Wecom::new(
+            name,
+            api_base(cfg, "https://qyapi.weixin.qq.com"),
+            w,
+            http,
+        )?),
+        ChannelKindConfig::Webhook(w) => Arc::new(webhook::Webhook::new(name, w, http)?),
+        ChannelKindConfig::Website(w) => Arc::new(website::Website::new(name, w, config, clock)?),
     })
 }
 

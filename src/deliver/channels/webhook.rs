@@ -3,7 +3,7 @@
 //! 2xx is delivered; 429, 5xx and transport errors are retried; other 4xx are refused.
 
 use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
-use crate::config::{resolve_secret, ChannelConfig};
+use crate::config::{resolve_secret, WebhookConfig};
 use crate::secret::Secret;
 use hmac::{Hmac, Mac};
 use serde_json::json;
@@ -16,10 +16,10 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(name: &str, cfg: &WebhookConfig, http: reqwest::Client) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            url: cfg.url.clone().ok_or_else(|| format!("{at}.url: required"))?,
+            url: cfg.url.clone(),
             secret: resolve_secret(&at, "secret", &cfg.secret, &cfg.secret_file)?,
             http,
         })

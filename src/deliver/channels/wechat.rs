@@ -13,8 +13,8 @@
 //! emergency fallback (a second publication), while resending the same `clientmsgid` cannot
 //! push twice — WeChat answers 45065 with the job's `msg_id` if it exists, and sends it if not.
 
-use super::{api_base, post_errcode_json, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
-use crate::config::{resolve_secret, ChannelConfig};
+use super::{post_errcode_json, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
+use crate::config::{resolve_secret, WechatConfig};
 use crate::secret::{redact, Secret};
 use crate::store::outbox::Op;
 use serde_json::{json, Value};
@@ -34,11 +34,16 @@ pub struct Wechat {
 }
 
 impl Wechat {
-    pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WechatConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: api_base(cfg, "https://api.weixin.qq.com"),
-            appid: cfg.appid.clone().ok_or_else(|| format!("{at}.appid: required"))?,
+            api_base,
+            appid: cfg.appid.clone(),
             secret: resolve_secret(&at, "secret", &cfg.secret, &cfg.secret_file)?,
             http,
             token: Mutex::new(None),

@@ -3,8 +3,8 @@
 //! Used to tell the officers what alertd did — above all when WeChat refused an emergency and a
 //! fallback was taken. Errors come as HTTP 200 with `errcode`; 20 messages a minute per robot.
 
-use super::{api_base, post_errcode_json, BoxFuture, Channel, Receipt, Request, SendError};
-use crate::config::{resolve_secret, ChannelConfig};
+use super::{post_errcode_json, BoxFuture, Channel, Receipt, Request, SendError};
+use crate::config::{resolve_secret, WecomConfig};
 use crate::secret::{redact, Secret};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -19,10 +19,15 @@ pub struct Wecom {
 }
 
 impl Wecom {
-    pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WecomConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: api_base(cfg, "https://qyapi.weixin.qq.com"),
+            api_base,
             key: resolve_secret(&at, "key", &cfg.key, &cfg.key_file)?,
             http,
         })

@@ -4,8 +4,8 @@
 //! post (20019/20111) means the earlier attempt went through: delivered. Rate limits back off;
 //! token errors need an officer to re-authorise.
 
-use super::{api_base, transport_error, BoxFuture, Channel, Receipt, Request, SendError};
-use crate::config::{resolve_secret, ChannelConfig};
+use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
+use crate::config::{resolve_secret, WeiboConfig};
 use crate::secret::{redact, Secret};
 use serde_json::Value;
 use std::time::Duration;
@@ -18,12 +18,17 @@ pub struct Weibo {
 }
 
 impl Weibo {
-    pub fn new(name: &str, cfg: &ChannelConfig, http: reqwest::Client) -> Result<Self, String> {
+    pub fn new(
+        name: &str,
+        api_base: String,
+        cfg: &WeiboConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let at = format!("channels.{name}");
         Ok(Self {
-            api_base: api_base(cfg, "https://api.weibo.com"),
+            api_base,
             token: resolve_secret(&at, "access_token", &cfg.access_token, &cfg.access_token_file)?,
-            rip: cfg.rip.clone().unwrap_or_else(|| "127.0.0.1".into()),
+            rip: cfg.rip.clone(),
             http,
         })
     }

@@ -28,7 +28,7 @@ pub mod page;
 
 use super::{BoxFuture, Channel, Receipt, Request, SendError};
 use crate::clock::SharedClock;
-use crate::config::{ChannelConfig, ChannelKind, Config};
+use crate::config::{Config, WebsiteConfig};
 use rusqlite::Connection;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -80,12 +80,13 @@ pub fn alert_url(link_base: &str, alert_id: i64) -> String {
 pub fn page_url(cfg: &Config, alert_id: i64, for_dry_run: bool) -> Option<String> {
     cfg.channels
         .values()
-        .filter(|c| c.kind == ChannelKind::Website && (!c.dry_run || for_dry_run))
-        .find_map(|c| c.link_base.as_deref())
-        .map(|base| alert_url(base, alert_id))
+        .filter(|c| !c.dry_run || for_dry_run)
+        .find_map(|c| c.website())
+        .map(|w| alert_url(&w.link_base, alert_id))
 }
 
-fn host_of(url: &str) -> Option<String> {
+/// The host of an `http(s)://` URL, lower-cased; config validation checks `link_base` with it.
+pub(crate) fn host_of(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
@@ -134,17 +135,10 @@ struct Inner {
 }
 
 impl Website {
-    pub fn new(name: &str, ch: &ChannelConfig, cfg: &Config, clock: SharedClock) -> Result<Self, String> {
+    pub fn new(name: &str, ch: &WebsiteConfig, cfg: &Config, clock: SharedClock) -> Result<Self, String> {
         let at = format!("channels.{name}");
-        let web_root = ch
-            .web_root
-            .clone()
-            .ok_or_else(|| format!("{at}.web_root: required for kind \"website\""))?;
-        let link_base = ch
-            .link_base
-            .as_deref()
-            .ok_or_else(|| format!("{at}.link_base: required for kind \"website\""))?;
-        let site = Site::new(cfg, link_base).map_err(|e| format!("{at}.link_base: {e}"))?;
+        let web_root = ch.web_root.clone();
+        let site = Site::new(cfg, &ch.link_base).map_err(|e| format!("{at}.link_base: {e}"))?;
         let pages = page::Pages::load(cfg.compose.alerts_dir.as_deref()).map_err(|e| format!("{at}: {e}"))?;
         // Only this process writes here: a temp file is a killed writer's leftover. The root may
         // not exist yet, or be unwritable: that is reported per delivery, not at start.
