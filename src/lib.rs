@@ -24,6 +24,7 @@ pub mod deliver;
 pub mod embedded;
 pub mod feed;
 pub mod gate;
+pub mod model;
 pub mod ops;
 pub mod pipeline;
 pub mod push;

@@ -258,7 +258,7 @@ async fn lushan_alert_and_update_give_pages_index_feed_and_cap() {
     }
     // alertd reads its own CAP back as the same quake, linked to the first revision.
     let ev = alertd::feed::decode(c2.as_bytes(), 1 << 20).expect("alertd decodes its CAP");
-    let q = ev.quake.expect("a quake");
+    let q = ev.quake().cloned().expect("a quake");
     assert_eq!((q.magnitude, q.lat, q.lon, q.depth_km), (6.6, 30.3, 103.0, 13.0));
     assert_eq!(
         ev.event_id,

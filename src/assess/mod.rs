@@ -6,9 +6,10 @@
 pub mod geo;
 pub mod rules;
 
-use crate::config::{Class, Config};
+use crate::config::Config;
 use crate::feed::{Event, Kind, MsgType};
-use crate::store::events::EventState;
+use crate::model::Class;
+use crate::model::EventState;
 use crate::store::ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub struct Assessment {
 }
 
 pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Timestamp) -> Assessment {
-    let c = match (&ev.quake, &ev.weather) {
+    let c = match (ev.quake(), ev.weather()) {
         (Some(q), _) => rules::quake(cfg, q),
         (None, Some(w)) => rules::weather(cfg, w, now),
         // A cancel may come without a body; it inherits the prior class.
@@ -72,25 +73,25 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     };
     let fresh_state = |key: String, first_alert_id| EventState {
         event_key: key,
-        kind: ev.kind,
+        kind: ev.kind(),
         class: c.class,
         published_class: None,
         cancelled: false,
         last_sent_ms: ms(order),
-        magnitude: ev.quake.as_ref().map(|q| q.magnitude),
-        lat: ev.quake.as_ref().map(|q| q.lat),
-        lon: ev.quake.as_ref().map(|q| q.lon),
-        color: ev.weather.as_ref().and_then(|w| w.color),
-        expires_ms: ev.weather.as_ref().and_then(|w| w.expires).map(ms),
+        magnitude: ev.quake().map(|q| q.magnitude),
+        lat: ev.quake().map(|q| q.lat),
+        lon: ev.quake().map(|q| q.lon),
+        color: ev.weather().and_then(|w| w.color),
+        expires_ms: ev.weather().and_then(|w| w.expires).map(ms),
         first_alert_id,
-        origin_ms: ev.quake.as_ref().map(|q| ms(q.origin_time)),
+        origin_ms: ev.quake().map(|q| ms(q.origin_time)),
         source: Some(ev.sender.id.clone()),
         source_name: ev.sender.name.clone(),
         signed: ev.signer.is_some(),
-        review: ev.quake.as_ref().and_then(|q| q.review),
+        review: ev.quake().and_then(|q| q.review),
         senders: Vec::new(),
-        quake: ev.quake.clone(),
-        weather: ev.weather.clone(),
+        quake: ev.quake().cloned(),
+        weather: ev.weather().cloned(),
     };
     let stale = freshness(cfg, ev, now);
     let mk = |state: EventState, action: Action, reason: String, push: bool, previous: Option<EventState>| {
@@ -257,7 +258,7 @@ pub fn assess(cfg: &Config, ev: &Event, prior: Option<EventState>, now: jiff::Ti
     let mut s = fresh_state(key, prev.first_alert_id);
     s.published_class = prev.published_class;
     let rises_to_emergency = c.class == Class::Emergency && published != Class::Emergency;
-    if c.class == Class::Ignore && published != Class::Ignore && ev.kind == Kind::Weather {
+    if c.class == Class::Ignore && published != Class::Ignore && ev.kind() == Kind::Weather {
         // A warning that no longer concerns us is, for the public, over.
         return mk(
             s,
@@ -296,10 +297,10 @@ pub fn authority(cfg: &Config, prev: &EventState, ev: &Event) -> Result<(), Stri
     if theirs == ev.sender.id {
         return Ok(());
     }
-    if ranks_above(cfg, ev.kind, &ev.sender.id, theirs) {
+    if ranks_above(cfg, ev.kind(), &ev.sender.id, theirs) {
         return Ok(());
     }
-    let list = match ev.kind {
+    let list = match ev.kind() {
         Kind::Earthquake => "rules.source_priority",
         Kind::Weather => "rules.weather.source_priority",
     };
@@ -337,13 +338,13 @@ pub fn id_belongs(cfg: &Config, prev: &EventState, ev: &Event) -> bool {
     };
     theirs == ev.sender.id
         || prev.senders.iter().any(|s| s == &ev.sender.id)
-        || ranks_above(cfg, ev.kind, &ev.sender.id, theirs)
+        || ranks_above(cfg, ev.kind(), &ev.sender.id, theirs)
 }
 
 /// The reason's note when `ev`'s id names `prev`, an event of another sender.
 pub fn foreign_id_note(prev: &EventState, ev: &Event) -> String {
     let theirs = prev.source.as_deref().unwrap_or("another sender");
-    let list = match ev.kind {
+    let list = match ev.kind() {
         Kind::Earthquake => "rules.source_priority",
         Kind::Weather => "rules.weather.source_priority",
     };
@@ -405,7 +406,7 @@ pub const SIMULTANEOUS_SECS: f64 = 3.0;
 pub const SIMULTANEOUS_KM: f64 = 15.0;
 
 pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Option<(EventState, String)> {
-    let q = ev.quake.as_ref()?;
+    let q = ev.quake()?;
     let r = &cfg.rules;
     use crate::feed::Review;
     let mut best: Option<(f64, EventState, String)> = None;
@@ -459,7 +460,7 @@ pub fn same_quake(cfg: &Config, ev: &Event, candidates: Vec<EventState>) -> Opti
 /// allowed clock skew in the future — the text would tell the public a time that has not come.
 /// A future `sent` alone does not stop a publication ([`order_time`] deals with it).
 fn freshness(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> Option<String> {
-    let (t, is_origin) = match (&ev.quake, ev.msg_type) {
+    let (t, is_origin) = match (ev.quake(), ev.msg_type) {
         (Some(q), MsgType::Alert | MsgType::Update) => (q.origin_time, true),
         _ => (ev.sent, false),
     };
@@ -490,7 +491,7 @@ fn material_changes(cfg: &Config, prev: &EventState, ev: &Event, class: Class) -
     if let Some(p) = prev.published_class.filter(|p| *p != class) {
         out.push(format!("class {} → {}", p.as_str(), class.as_str()));
     }
-    if let Some(q) = &ev.quake {
+    if let Some(q) = ev.quake() {
         if let Some(m) = prev.magnitude {
             if (q.magnitude - m).abs() + 1e-9 >= cfg.rules.update_min_magnitude_change {
                 out.push(format!("magnitude {m:.1} → {:.1}", q.magnitude));
@@ -503,7 +504,7 @@ fn material_changes(cfg: &Config, prev: &EventState, ev: &Event, class: Class) -
             }
         }
     }
-    if let Some(w) = &ev.weather {
+    if let Some(w) = ev.weather() {
         if w.color != prev.color {
             let name = |c: Option<crate::feed::Color>| c.map(|c| c.as_str()).unwrap_or("none");
             out.push(format!("colour {} → {}", name(prev.color), name(w.color)));

@@ -1,8 +1,9 @@
 //! Classification: which class an event is, and why, from the configured rules.
 
 use super::geo;
-use crate::config::{Class, Config};
+use crate::config::Config;
 use crate::feed::{Color, Quake, Weather};
+use crate::model::Class;
 
 pub struct Classified {
     pub class: Class,

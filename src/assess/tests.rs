@@ -343,7 +343,7 @@ fn one_senders_reports_of_one_instant_and_place_are_one_quake_whatever_the_ids()
     assert_eq!(a.action, Action::None, "{}", a.reason);
     // 40 s later it is an aftershock: its own quake.
     let mut aftershock = forged.clone();
-    if let Some(q) = aftershock.quake.as_mut() {
+    if let Some(q) = aftershock.quake_mut() {
         q.origin_time += jiff::SignedDuration::from_secs(40);
     }
     assert!(same_quake(&c, &aftershock, vec![first.state]).is_none());

@@ -10,10 +10,11 @@
 
 use crate::assess::{self, Action, Assessment};
 use crate::compose::{context, fit, Composer};
-use crate::config::{ChannelKind, Class, Config};
+use crate::config::{ChannelKind, Config};
 use crate::feed::{Area, Color, Event, Kind, MsgType, Quake, Review, Sender, Status, Weather};
+use crate::model::Class;
+use crate::model::EventState;
 use crate::pipeline::{channel_link, facts, template_kind};
-use crate::store::events::EventState;
 use jiff::{SignedDuration, Timestamp};
 
 /// One publication the templates must handle.
@@ -111,18 +112,17 @@ fn cases(cfg: &Config, kind: Kind) -> Vec<Case> {
     let alert = synthetic(cfg, kind, MsgType::Alert);
     let stored = assess::assess(cfg, &alert, None, alert.sent).state;
     let mut update = synthetic(cfg, kind, MsgType::Update);
-    if let Some(q) = update.quake.as_mut() {
+    if let Some(q) = update.quake_mut() {
         q.magnitude += 0.4;
     }
-    if let Some(w) = update.weather.as_mut() {
+    if let Some(w) = update.weather_mut() {
         w.color = Some(Color::Orange);
         w.headline = "暴雨橙色预警信号".into();
     }
     let own = synthetic(cfg, kind, MsgType::Cancel);
     // As a CAP Cancel without `info` decodes: ids, sender id and times only.
     let bare = Event {
-        quake: None,
-        weather: None,
+        body: crate::model::Body::Bare(own.kind()),
         sender: Sender {
             name: None,
             ..own.sender.clone()
@@ -236,13 +236,15 @@ fn synthetic(cfg: &Config, kind: Kind, msg_type: MsgType) -> Event {
         },
         msg_id,
         event_id,
-        kind,
         msg_type,
         status: Status::Actual,
         sender,
         sent,
-        quake,
-        weather,
+        body: match (quake, weather) {
+            (Some(q), _) => crate::model::Body::Quake(q),
+            (None, Some(w)) => crate::model::Body::Weather(w),
+            (None, None) => crate::model::Body::Bare(kind),
+        },
         aliases: Vec::new(),
         revision: None,
         web: None,
@@ -268,10 +270,10 @@ mod tests {
         let c = cases(&cfg, Kind::Weather);
         let bare = &c[3];
         assert!(bare.what.contains("stored alert"));
-        let w = bare.ev.weather.as_ref().expect("facts from the stored alert");
+        let w = bare.ev.weather().expect("facts from the stored alert");
         assert_eq!(w.color, Some(Color::Red));
-        assert!(c[4].ev.weather.is_none());
+        assert!(c[4].ev.weather().is_none());
         let q = cases(&cfg, Kind::Earthquake);
-        assert!(q[3].ev.quake.is_some() && q[4].ev.quake.is_none());
+        assert!(q[3].ev.quake().is_some() && q[4].ev.quake().is_none());
     }
 }

@@ -60,7 +60,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
     let j = &cfg.jurisdiction;
     let source = super::source::name(&ev.sender);
     let source_short = super::source::short(&source);
-    let quake = ev.quake.as_ref().map(|q| {
+    let quake = ev.quake().map(|q| {
         context! {
             time => zh_time(q.origin_time),
             time_full => zh_time_full(q.origin_time),
@@ -77,7 +77,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
             review => super::source::review(&ev.sender, q.review),
         }
     });
-    let weather = ev.weather.as_ref().map(|w| {
+    let weather = ev.weather().map(|w| {
         context! {
             type_name => text(&w.type_name),
             type_code => w.type_code.clone(),
@@ -94,7 +94,7 @@ pub fn build(cfg: &Config, ev: &Event, a: &Assessment, link: Option<&str>) -> Va
     context! {
         action => a.action.as_str(),
         class => a.class.as_str(),
-        kind => if ev.quake.is_some() || ev.kind == crate::feed::Kind::Earthquake { "quake" } else { "weather" },
+        kind => if ev.quake().is_some() || ev.kind() == crate::feed::Kind::Earthquake { "quake" } else { "weather" },
         event_id => text(&ev.event_id),
         city => text(&j.name),
         office => text(j.office.as_deref().unwrap_or(&j.name)),
@@ -118,7 +118,7 @@ pub fn place(q: &Quake) -> String {
 
 /// One line of the routine digest for an event.
 pub fn digest_item(ev: &Event) -> Value {
-    match (&ev.quake, &ev.weather) {
+    match (ev.quake(), ev.weather()) {
         (Some(q), _) => context! {
             line => format!("{}{}发生{:.1}级地震", zh_time(q.origin_time), text(&place(q)), q.magnitude),
             short => format!("{}{:.1}级", text(&place(q)), q.magnitude),

@@ -10,7 +10,7 @@ fn compose(sample: &str, channel: ChannelKind, link: Option<&str>) -> Result<Str
     let cfg = Config::quickstart();
     let ev = decode(sample.as_bytes(), 1 << 20).unwrap();
     let a = assess(&cfg, &ev, None, ev.sent);
-    let kind = if ev.quake.is_some() { "quake" } else { "weather" };
+    let kind = if ev.quake().is_some() { "quake" } else { "weather" };
     let ctx = context::build(&cfg, &ev, &a, link);
     Composer::builtin().compose(kind, channel, &ctx, 140, link)
 }
@@ -70,7 +70,7 @@ fn an_emergency_with_a_huge_place_is_posted_within_the_limit_with_the_facts_whol
     let cfg = Config::quickstart();
     let ev = decode(long.as_bytes(), 1 << 20).unwrap();
     let a = assess(&cfg, &ev, None, ev.sent);
-    assert_eq!(a.class, crate::config::Class::Emergency, "{}", a.reason);
+    assert_eq!(a.class, crate::model::Class::Emergency, "{}", a.reason);
     let t = compose(&long, ChannelKind::Weibo, Some(LINK)).unwrap();
     let n = fit::char_count(&t);
     assert!(n <= 140, "{n} chars: {t}");

@@ -4,6 +4,7 @@
 //! rule must not silently fall back to a default), and every error names the key and the line.
 //! Secrets may be inline, in a `_file`, or in a systemd credential (`$CREDENTIALS_DIRECTORY`).
 
+use crate::model::Class;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -189,36 +190,6 @@ pub struct Jurisdiction {
     pub area_names: Vec<String>,
     /// Who signs the messages, e.g. 成都市应急管理局. Defaults to the name.
     pub office: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Class {
-    Emergency,
-    Routine,
-    Info,
-    Ignore,
-}
-
-impl Class {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Emergency => "emergency",
-            Class::Routine => "routine",
-            Class::Info => "info",
-            Class::Ignore => "ignore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Class> {
-        match s {
-            "emergency" => Some(Class::Emergency),
-            "routine" => Some(Class::Routine),
-            "info" => Some(Class::Info),
-            "ignore" => Some(Class::Ignore),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -113,7 +113,6 @@ pub fn decode(text: &str) -> Result<Event, DecodeError> {
         format: format.to_string(),
         msg_id,
         event_id,
-        kind: body.kind,
         msg_type,
         status,
         sender: Sender {
@@ -121,8 +120,7 @@ pub fn decode(text: &str) -> Result<Event, DecodeError> {
             name: body.sender_name,
         },
         sent,
-        quake: body.quake,
-        weather: body.weather,
+        body: body.facts,
         aliases,
         revision: None,
         references,
@@ -132,9 +130,7 @@ pub fn decode(text: &str) -> Result<Event, DecodeError> {
 }
 
 struct Body {
-    kind: Kind,
-    quake: Option<Quake>,
-    weather: Option<Weather>,
+    facts: crate::model::Body,
     sender_name: Option<String>,
     web: Option<String>,
 }
@@ -144,9 +140,7 @@ struct Body {
 impl Default for Body {
     fn default() -> Self {
         Body {
-            kind: Kind::Weather,
-            quake: None,
-            weather: None,
+            facts: crate::model::Body::Bare(Kind::Weather),
             sender_name: None,
             web: None,
         }
@@ -188,9 +182,10 @@ fn decode_info(info: &Element, msg_type: MsgType) -> Result<Body, DecodeError> {
             Err(e) => return Err(e),
         };
         return Ok(Body {
-            kind: Kind::Earthquake,
-            quake,
-            weather: None,
+            facts: quake.map_or(
+                crate::model::Body::Bare(Kind::Earthquake),
+                crate::model::Body::Quake,
+            ),
             sender_name,
             web,
         });
@@ -211,9 +206,7 @@ fn decode_info(info: &Element, msg_type: MsgType) -> Result<Body, DecodeError> {
                 .and_then(colour_of_severity)
         });
     Ok(Body {
-        kind: Kind::Weather,
-        quake: None,
-        weather: Some(Weather {
+        facts: crate::model::Body::Weather(Weather {
             type_name: signal.name,
             type_code: event_code.map(clean),
             color,

@@ -31,7 +31,7 @@
 //!   `decode` takes a list only when it holds exactly one record.
 
 use super::json_util::{check_quake, expect_one, key_list, Obj};
-use super::{DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status};
+use super::{DecodeError, Event, MsgType, Quake, Review, Sender, Status};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -495,7 +495,6 @@ fn event(
         format: format.to_string(),
         msg_id,
         event_id,
-        kind: Kind::Earthquake,
         msg_type,
         status: Status::Actual,
         sender: Sender {
@@ -503,8 +502,7 @@ fn event(
             name: Some(sender.1.to_string()),
         },
         sent,
-        quake: Some(quake),
-        weather: None,
+        body: crate::model::Body::Quake(quake),
         aliases,
         revision,
         references: Vec::new(),

@@ -26,7 +26,7 @@
 
 use super::json_util::{key_list, local_time, short, Obj};
 use super::signal;
-use super::{Area, DecodeError, Event, Kind, MsgType, Sender, Status, Weather};
+use super::{Area, DecodeError, Event, MsgType, Sender, Status, Weather};
 use serde_json::{Map, Value};
 
 pub const FORMAT: &str = "fanstudio-weatheralarm";
@@ -83,7 +83,6 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
         format: FORMAT.to_string(),
         msg_id: id.clone(),
         event_id: id,
-        kind: Kind::Weather,
         msg_type,
         status: Status::Actual,
         sender: Sender {
@@ -91,8 +90,7 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
             name: (!h.issuer.is_empty()).then(|| h.issuer.clone()),
         },
         sent,
-        quake: None,
-        weather: Some(Weather {
+        body: crate::model::Body::Weather(Weather {
             type_name: sig.name,
             type_code: code.map(super::native::clean),
             color: sig.color,

@@ -12,7 +12,6 @@ pub mod cenc_id;
 pub mod fanstudio_weather;
 pub mod impostor;
 pub(crate) mod json_util;
-pub mod model;
 pub mod mqtt;
 pub mod mqtt5;
 pub mod native;
@@ -22,7 +21,9 @@ pub mod signal;
 pub mod usgs;
 mod xml;
 
-pub use model::*;
+pub use crate::model::{
+    Area, Body, Color, Event, FeedMessage, Kind, MsgType, Oversized, Quake, Review, Sender, Status, Weather,
+};
 
 use thiserror::Error;
 
@@ -72,7 +73,7 @@ pub fn check_times(
     now: jiff::Timestamp,
     max_skew: jiff::SignedDuration,
 ) -> Result<(), DecodeError> {
-    let Some(expires) = ev.weather.as_ref().and_then(|w| w.expires) else {
+    let Some(expires) = ev.weather().and_then(|w| w.expires) else {
         return Ok(());
     };
     let (base, what) = if ev.sent.duration_since(now) > max_skew {

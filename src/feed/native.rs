@@ -90,13 +90,15 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
         format: SCHEMA.to_string(),
         msg_id: f.id("msg_id")?,
         event_id: f.id("event_id")?,
-        kind,
         msg_type,
         status,
         sender,
         sent: f.req_time("sent")?,
-        quake,
-        weather,
+        body: match (quake, weather) {
+            (Some(q), _) => crate::model::Body::Quake(q),
+            (None, Some(w)) => crate::model::Body::Weather(w),
+            (None, None) => crate::model::Body::Bare(kind),
+        },
         aliases: f.id_list("aliases")?,
         revision,
         references: f.id_list("references")?,
@@ -371,7 +373,7 @@ mod tests {
     fn decodes_lushan() {
         let e = decode(LUSHAN.as_bytes(), 1 << 20).unwrap();
         assert_eq!(e.event_id, "cenc-20130420080246");
-        let q = e.quake.unwrap();
+        let q = e.quake().cloned().unwrap();
         assert_eq!(q.magnitude, 7.0);
         assert_eq!(
             q.origin_time,
@@ -435,7 +437,8 @@ mod tests {
             v["weather"]["color"] = color;
             decode(&serde_json::to_vec(&v).unwrap(), 1 << 20)
                 .unwrap()
-                .weather
+                .weather()
+                .cloned()
                 .unwrap()
         };
         let w = rain(Value::Null);

@@ -35,7 +35,7 @@
 use super::json_util::{check_id, expect_one, key_list, short, type_name, Obj};
 use super::native::parse_time;
 use super::signal::{self, Signal};
-use super::{Area, Color, DecodeError, Event, Kind, MsgType, Sender, Status, Weather};
+use super::{Area, Color, DecodeError, Event, MsgType, Sender, Status, Weather};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -301,7 +301,6 @@ impl Facts {
             format: format.to_string(),
             msg_id: self.id,
             event_id,
-            kind: Kind::Weather,
             msg_type: self.msg_type,
             status: Status::Actual,
             sender: Sender {
@@ -309,8 +308,7 @@ impl Facts {
                 name: (!office.is_empty()).then(|| office.clone()),
             },
             sent: self.sent,
-            quake: None,
-            weather: Some(Weather {
+            body: crate::model::Body::Weather(Weather {
                 type_name: self.signal_name,
                 type_code: self.code,
                 color: self.color,

@@ -20,7 +20,7 @@
 
 use super::json_util::{check_quake, expect_one, Obj};
 use super::native::clean;
-use super::{DecodeError, Event, Kind, MsgType, Quake, Review, Sender, Status};
+use super::{DecodeError, Event, MsgType, Quake, Review, Sender, Status};
 use serde_json::Value;
 
 pub const FORMAT: &str = "usgs-geojson";
@@ -158,7 +158,6 @@ fn feature(v: &Value, path: &str) -> Result<Event, DecodeError> {
         format: FORMAT.to_string(),
         msg_id: format!("{id}@{}", updated.as_millisecond()),
         event_id: id,
-        kind: Kind::Earthquake,
         msg_type,
         status: Status::Actual,
         sender: Sender {
@@ -166,8 +165,7 @@ fn feature(v: &Value, path: &str) -> Result<Event, DecodeError> {
             name: Some("USGS".into()),
         },
         sent: updated,
-        quake: Some(quake),
-        weather: None,
+        body: crate::model::Body::Quake(quake),
         aliases,
         revision: None,
         references: Vec::new(),

@@ -13,7 +13,8 @@ pub use decision::{
 pub use flood::{unsigned_bucket, HourCap, MANUAL, UNSIGNED};
 
 use crate::assess::{Action, Assessment};
-use crate::config::{ChannelConfig, ChannelKindConfig, Class, RoutinePolicy, WechatConfig};
+use crate::config::{ChannelConfig, ChannelKindConfig, RoutinePolicy, WechatConfig};
+use crate::model::Class;
 
 /// What is to be published, as far as the gate cares.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,27 +13,27 @@
 //!
 //! Pure; the pipeline looks the state up and passes it in.
 
-use crate::feed::{Event, Kind, MsgType};
-use crate::store::events::EventState;
+use crate::model::{Body, Event, EventState, Kind, MsgType};
 
 /// `ev` completed from the stored event, if it is a cancel or update without facts of its own
 /// and the event is known; `None` when `ev` stands as it came (it has facts, it is an alert, or
 /// alertd knows no event it refers to). A message's own facts always win over stored ones.
 pub fn with_stored_facts(ev: &Event, prior: Option<&EventState>) -> Option<Event> {
-    if ev.msg_type == MsgType::Alert || ev.quake.is_some() || ev.weather.is_some() {
+    if ev.msg_type == MsgType::Alert || ev.quake().is_some() || ev.weather().is_some() {
         return None;
     }
     let prior = prior?;
     let mut out = ev.clone();
-    out.kind = prior.kind;
     // A bare CAP Cancel has no `senderName` either; the stored one is its sender's own.
     if out.sender.name.is_none() && prior.source.as_deref() == Some(out.sender.id.as_str()) {
         out.sender.name = prior.source_name.clone();
     }
-    match prior.kind {
-        Kind::Earthquake => out.quake = prior.quake.clone(),
-        Kind::Weather => out.weather = prior.weather.clone(),
-    }
+    out.body = match (prior.kind, &prior.quake, &prior.weather) {
+        (Kind::Earthquake, Some(q), _) => Body::Quake(q.clone()),
+        (Kind::Weather, _, Some(w)) => Body::Weather(w.clone()),
+        // A state written before alertd kept facts: only the kind is known.
+        (kind, _, _) => Body::Bare(kind),
+    };
     Some(out)
 }
 
@@ -68,9 +68,9 @@ mod tests {
         let cfg = Config::quickstart();
         let state = stored_alert(&cfg);
         let cancel = decode(BARE_CAP_CANCEL.as_bytes(), 1 << 20).unwrap();
-        assert!(cancel.weather.is_none());
+        assert!(cancel.weather().is_none());
         let full = with_stored_facts(&cancel, Some(&state)).expect("completed");
-        let w = full.weather.as_ref().expect("the stored warning");
+        let w = full.weather().expect("the stored warning");
         assert_eq!(
             (w.type_name.as_str(), w.color, w.area.desc.as_str()),
             ("暴雨", Some(Color::Red), "成都市中心城区")
@@ -100,11 +100,11 @@ mod tests {
         let state = assess::assess(&cfg, &alert, None, alert.sent).state;
         // A CAP Cancel without info decodes as weather: nothing in it says otherwise.
         let cancel = decode(BARE_CAP_CANCEL.as_bytes(), 1 << 20).unwrap();
-        assert_eq!(cancel.kind, Kind::Weather);
+        assert_eq!(cancel.kind(), Kind::Weather);
         let full = with_stored_facts(&cancel, Some(&state)).expect("completed");
-        assert_eq!(full.kind, Kind::Earthquake);
-        assert_eq!(full.quake, alert.quake);
-        assert!(full.weather.is_none());
+        assert_eq!(full.kind(), Kind::Earthquake);
+        assert_eq!(full.quake(), alert.quake());
+        assert!(full.weather().is_none());
     }
 
     #[test]
@@ -118,7 +118,7 @@ mod tests {
             1 << 20,
         )
         .unwrap();
-        assert!(own.weather.is_some());
+        assert!(own.weather().is_some());
         assert!(
             with_stored_facts(&own, Some(&state)).is_none(),
             "its own facts win"
@@ -133,8 +133,8 @@ mod tests {
             ..state
         };
         let full = with_stored_facts(&bare, Some(&old)).expect("kind resolved");
-        assert_eq!(full.kind, Kind::Earthquake);
-        assert!(full.quake.is_none() && full.weather.is_none());
+        assert_eq!(full.kind(), Kind::Earthquake);
+        assert!(full.quake().is_none() && full.weather().is_none());
     }
 
     #[test]

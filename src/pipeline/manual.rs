@@ -8,9 +8,10 @@ use super::record::{self, channel_state, Intent};
 use super::Stages;
 use crate::assess::Action;
 use crate::compose::{fit, ComposeError};
-use crate::config::{ChannelKindConfig, Class};
+use crate::config::ChannelKindConfig;
 use crate::deliver::Job;
 use crate::gate::{self, Publication};
+use crate::model::Class;
 use crate::store::{audit, from_ms, manual, outbox, StoreError};
 use rusqlite::Connection;
 

@@ -409,7 +409,7 @@ impl Stages {
         let ids: Vec<&str> = ev.all_ids().chain(std::iter::once(ev.msg_id.as_str())).collect();
         let prior = match found {
             Some(p) => Some(p),
-            None => match &ev.quake {
+            None => match ev.quake() {
                 Some(q) => {
                     let window = self.cfg.rules.match_window_secs as i64 * 1000;
                     let near = events::near(tx, store::ms(q.origin_time), window)?;
@@ -427,9 +427,7 @@ impl Stages {
         // A cancel (or update) without facts of its own is assessed and composed as the stored
         // event it refers to: its text names what it lifts.
         let completed = facts::with_stored_facts(ev, prior.as_ref());
-        let from_store = completed
-            .as_ref()
-            .is_some_and(|c| c.quake.is_some() || c.weather.is_some());
+        let from_store = completed.as_ref().is_some_and(|c| c.has_facts());
         let ev = completed.as_ref().unwrap_or(ev);
         let mut a = assess::assess(&self.cfg, ev, prior, now);
         count_clock_skew(&self.cfg, ev, now);
@@ -462,7 +460,7 @@ impl Stages {
                     live: a.live,
                     created: now,
                     deadline: deadline(&self.cfg, ev, now),
-                    origin: Some(ev.quake.as_ref().map(|q| q.origin_time).unwrap_or(ev.sent)),
+                    origin: Some(ev.quake().map(|q| q.origin_time).unwrap_or(ev.sent)),
                     bucket,
                 },
             )?;
@@ -492,7 +490,7 @@ impl Stages {
         now: jiff::Timestamp,
     ) -> Result<Vec<Job>, StoreError> {
         let cfg = self.cfg.clone();
-        let kind = template_kind(ev.kind);
+        let kind = template_kind(ev.kind());
         let deadline = deadline(&cfg, ev, now);
         let actor = format!("rule: {}", a.reason);
         let mut jobs = Vec::new();
@@ -510,8 +508,13 @@ impl Stages {
             // An emergency WeChat refuses for quota or permission falls back along this list.
             let fallback: Vec<outbox::FallbackStep> = ch
                 .wechat()
-                .filter(|_| a.class == crate::config::Class::Emergency)
-                .map(|w| w.emergency_fallback.iter().map(|f| outbox::FallbackStep::from_config(f)).collect())
+                .filter(|_| a.class == crate::model::Class::Emergency)
+                .map(|w| {
+                    w.emergency_fallback
+                        .iter()
+                        .map(|f| outbox::FallbackStep::from_config(f))
+                        .collect()
+                })
                 .unwrap_or_default();
             let intent = record::Intent {
                 id: delivery_id(name, &a.event_key, &ev.msg_id),
@@ -556,7 +559,7 @@ pub fn channel_link(cfg: &Config, ch: &ChannelConfig, alert_id: i64) -> Option<S
 fn count_clock_skew(cfg: &Config, ev: &Event, now: jiff::Timestamp) {
     let skew = jiff::SignedDuration::from_secs(cfg.security.max_future_skew_secs as i64);
     let mut ahead = vec![("sent", ev.sent)];
-    if let Some(q) = &ev.quake {
+    if let Some(q) = ev.quake() {
         ahead.push(("origin_time", q.origin_time));
     }
     for (field, t) in ahead {
@@ -592,7 +595,7 @@ fn bind_signature(cfg: &Config, ev: &Event, signer: Option<&str>, topic: &str) -
 /// weather warnings until they expire.
 pub fn deadline(cfg: &Config, ev: &Event, now: jiff::Timestamp) -> jiff::Timestamp {
     let mins = |m: u64| jiff::SignedDuration::from_mins(m as i64);
-    let t = match (&ev.quake, &ev.weather) {
+    let t = match (ev.quake(), ev.weather()) {
         (Some(q), _) => q.origin_time + mins(cfg.deliver.quake_deadline_mins),
         (None, Some(w)) => w
             .expires

@@ -137,7 +137,7 @@ use crate::clock::Clock;
 /// The rainstorm-red sample, then a native cancel of it without `weather`, through the pipeline;
 /// `forget` runs on the stored state in between. Returns each channel's (status, text).
 fn bare_cancel_after(
-    forget: impl Fn(&mut events::EventState),
+    forget: impl Fn(&mut crate::model::EventState),
 ) -> (EventOutcome, Vec<(String, outbox::Status, String)>) {
     let clock = ManualClock::new("2024-07-01T06:01:00+08:00".parse().unwrap());
     let shared: SharedClock = Arc::new(clock.clone());

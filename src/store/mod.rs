@@ -82,7 +82,7 @@ CREATE INDEX IF NOT EXISTS journal_received ON journal(received_ms);
 CREATE TABLE IF NOT EXISTS events (
     event_key     TEXT PRIMARY KEY,
     kind          TEXT NOT NULL,
-    state         TEXT NOT NULL,          -- JSON of events::EventState
+    state         TEXT NOT NULL,          -- JSON of model::EventState
     updated_ms    INTEGER NOT NULL,
     origin_ms     INTEGER                 -- quakes: origin time, to match the same quake across sources
 );

@@ -27,7 +27,7 @@ fn cwa_rain_chain() {
     assert!(alert.aliases.is_empty() && alert.references.is_empty());
     assert_eq!(alert.sent, t("2024-04-22T14:12:12+08:00"));
     assert_eq!(alert.sender.name.as_deref(), Some("中央氣象署"));
-    let w = alert.weather.as_ref().unwrap();
+    let w = alert.weather().unwrap();
     assert_eq!((w.type_name.as_str(), w.headline.as_str()), ("降雨", "大雨特報"));
     assert_eq!(w.type_code.as_deref(), Some("rainfall"));
     // alert_color 黃色 (and severity Moderate).
@@ -50,7 +50,7 @@ fn cwa_rain_chain() {
     // The reference's sent is 14:12:13, a second off the alert's: it is not kept.
     assert_eq!(up1.references, vec![format!("{CWA}05001")]);
     assert_eq!(up1.aliases, vec![format!("{CWA}45001"), format!("{CWA}05001")]);
-    let w = up1.weather.as_ref().unwrap();
+    let w = up1.weather().unwrap();
     assert_eq!(w.color, Some(Color::Orange));
     assert_eq!(w.severity.as_deref(), Some("Severe"));
     assert_eq!(w.headline, "豪雨特報");
@@ -61,7 +61,7 @@ fn cwa_rain_chain() {
     // 17:12 references only its predecessor, 14:57.
     assert_eq!(up2.event_id, format!("{CWA}45001"));
     assert_eq!(up2.aliases, vec![format!("{CWA17}05001"), format!("{CWA}45001")]);
-    let w = up2.weather.as_ref().unwrap();
+    let w = up2.weather().unwrap();
     assert_eq!(w.color, Some(Color::Yellow));
     assert_eq!(w.area.desc.split('、').count(), 21);
 
@@ -69,7 +69,7 @@ fn cwa_rain_chain() {
     assert_eq!(cancel.msg_type, MsgType::Cancel);
     assert_eq!(cancel.event_id, format!("{CWA17}05001"));
     assert_eq!(cancel.msg_id, format!("{CWA21}05001"));
-    let w = cancel.weather.as_ref().unwrap();
+    let w = cancel.weather().unwrap();
     assert_eq!(w.headline, "解除大雨特報");
     assert_eq!(w.color, None);
     assert_eq!(w.instruction, None, "an empty <instruction> is absent");
@@ -93,7 +93,7 @@ fn cwa_rain_chain() {
 #[test]
 fn cwa_heat_three_info_blocks() {
     let e = ok("cap/cwa_zh-TW_heat_2024-04-22T1428_Alert.cap");
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     assert_eq!(w.type_name, "高溫");
     assert_eq!(w.headline, "高溫資訊");
     // First of three zh-TW blocks: Severe, alert_color 橙色, three districts.
@@ -106,7 +106,7 @@ fn cwa_heat_three_info_blocks() {
 #[test]
 fn cwa_thunderstorm_polygon() {
     let e = ok("cap/cwa_zh-TW_thunderstorm_polygon_2024-04-22T1423_Alert.cap");
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     assert_eq!(w.area.desc, "花蓮縣三棧溪");
     assert_eq!(w.area.polygons.len(), 1);
     let ring = &w.area.polygons[0];
@@ -125,7 +125,7 @@ fn cwa_thunderstorm_polygon() {
 #[test]
 fn cwa_dense_fog() {
     let e = ok("cap/cwa_zh-TW_dense-fog_2024-04-23T0059_Alert.cap");
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     assert_eq!((w.type_name.as_str(), w.color), ("濃霧", Some(Color::Yellow)));
     assert_eq!(w.area.desc, "連江縣");
     assert_eq!(e.sent, t("2024-04-23T00:59:37+08:00"));
@@ -135,11 +135,11 @@ fn cwa_dense_fog() {
 #[test]
 fn cwa_earthquake_report() {
     let e = ok("cap/cwa_zh-TW_earthquake_report_2024-04-22T1708_Alert.cap");
-    assert_eq!(e.kind, Kind::Earthquake);
+    assert_eq!(e.kind(), Kind::Earthquake);
     assert_eq!(e.event_id, "cwasoc@cwa.gov.tw,CWA-EQ113218-2024-0422-170839");
     assert_eq!(e.sent, t("2024-04-22T17:13:09+08:00"));
-    assert!(e.weather.is_none());
-    let q = e.quake.unwrap();
+    assert!(e.weather().is_none());
+    let q = e.quake().cloned().unwrap();
     assert_eq!(q.origin_time, t("2024-04-22T17:08:39+08:00"));
     assert_eq!((q.lat, q.lon), (23.759, 121.546));
     // EventDepth "10.0公里", not the 0.000 in EventLatLon.
@@ -163,7 +163,7 @@ fn wra_reservoir_bom() {
     let e = ok("cap/taiwan_zh-tw_reservoir_release_Alert.cap");
     assert_eq!(e.event_id, "ddmt01@wra.gov.tw,WRA_ReservoirWarn_201405142010");
     assert_eq!(e.sender.name.as_deref(), Some("水利署"));
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     // The stated alert_color 紅色 wins over severity Moderate (which would be yellow).
     assert_eq!(w.color, Some(Color::Red));
     assert_eq!(w.severity.as_deref(), Some("Moderate"));
@@ -189,7 +189,7 @@ fn eccc_bilingual_update() {
     assert_eq!(e.aliases[0], "cap@ec.gc.ca,2.49.0.1.124.6bddbc91.2012");
     // "-00:00" is UTC.
     assert_eq!(e.sent, t("2012-05-02T23:21:04Z"));
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     assert_eq!(w.headline, "severe thunderstorm watch");
     assert_eq!(w.color, Some(Color::Blue), "severity Minor");
     assert_eq!(w.area.polygons.len(), 2);
@@ -206,8 +206,8 @@ fn eccc_bilingual_update() {
 fn ipaws_cancel_without_info() {
     let e = ok("cap/ipaws_en-US_Cancel_nv.xml");
     assert_eq!(e.msg_type, MsgType::Cancel);
-    assert!(e.weather.is_none() && e.quake.is_none());
-    assert_eq!(e.kind, Kind::Weather);
+    assert!(e.weather().is_none() && e.quake().is_none());
+    assert_eq!(e.kind(), Kind::Weather);
     let referenced = "bbrundage@dps.state.nv.us,AS-NV-e18921c7-1b35-4a81-9705-42d25c265ddd";
     assert_eq!(e.event_id, referenced);
     assert_eq!(e.references, vec![referenced]);
@@ -234,8 +234,8 @@ fn ntwc_three_references() {
         [4, 1, 2, 3].map(|n| format!("wcatwc@noaa.gov,PAAQ-{n}-mg5a94"))
     );
     // Category Geo but a tsunami message, not an earthquake report.
-    assert_eq!(e.kind, Kind::Weather);
-    let w = e.weather.unwrap();
+    assert_eq!(e.kind(), Kind::Weather);
+    let w = e.weather().cloned().unwrap();
     assert_eq!(w.type_name, "Tsunami Cancellation");
     assert_eq!(w.area.circles, vec![(55.3, -134.9, 0.0)]);
     assert_eq!(w.color, None, "severity Unknown");
@@ -249,7 +249,7 @@ fn nws_cap_1_1() {
         .event_id
         .starts_with("w-nws.webmaster@noaa.gov,NOAA-NWS-ALERTS-MN1261CB03F0E0"));
     assert_eq!(e.sent, t("2021-12-27T10:08:00-06:00"));
-    let w = e.weather.unwrap();
+    let w = e.weather().cloned().unwrap();
     assert_eq!(w.type_name, "Blizzard Warning");
     assert_eq!(w.type_code.as_deref(), Some("BZW"));
     assert_eq!(w.color, Some(Color::Orange), "severity Severe");
@@ -338,7 +338,7 @@ fn language_preference() {
         &doc[end..]
     );
     assert_eq!(
-        ok_bytes(three.as_bytes()).weather.unwrap().headline,
+        ok_bytes(three.as_bytes()).weather().cloned().unwrap().headline,
         "大雾黄色预警"
     );
     let two = format!(
@@ -348,15 +348,21 @@ fn language_preference() {
         lang("zh-TW", "濃霧特報"),
         &doc[end..]
     );
-    assert_eq!(ok_bytes(two.as_bytes()).weather.unwrap().headline, "濃霧特報");
+    assert_eq!(
+        ok_bytes(two.as_bytes()).weather().cloned().unwrap().headline,
+        "濃霧特報"
+    );
     let en = format!("{}{}{}", &doc[..start], lang("en-US", "fog"), &doc[end..]);
-    assert_eq!(ok_bytes(en.as_bytes()).weather.unwrap().headline, "fog");
+    assert_eq!(
+        ok_bytes(en.as_bytes()).weather().cloned().unwrap().headline,
+        "fog"
+    );
 }
 
 #[test]
 fn colour_sources_in_order() {
     let doc = fog();
-    let colour = |e: Event| e.weather.unwrap().color;
+    let colour = |e: Event| e.weather().cloned().unwrap().color;
     // Headline first (simplified and traditional), over alert_color 黃色.
     let h = "<headline>濃霧特報</headline>";
     assert_eq!(
@@ -397,7 +403,7 @@ fn area_shapes_and_adcodes() {
          <geocode><valueName>GB/T 2260</valueName><value>510100</value></geocode>\
          <geocode><valueName>x</valueName><value>027031</value></geocode>",
     );
-    let a = e.weather.unwrap().area;
+    let a = e.weather().cloned().unwrap().area;
     assert_eq!(a.circles, vec![(30.66, 104.07, 25.5)]);
     assert_eq!(a.adcodes, vec!["510100"]);
     assert_eq!(a.desc, "成都市");
@@ -462,7 +468,7 @@ fn earthquake_needs_its_parameters() {
         .replacen("EventMagnitudeDescription", "Other", 1);
     let e = ok_bytes(cancel.as_bytes());
     assert_eq!(
-        (e.kind, e.msg_type, e.quake.is_none()),
+        (e.kind(), e.msg_type, e.quake().is_none()),
         (Kind::Earthquake, MsgType::Cancel, true)
     );
 }
@@ -498,7 +504,7 @@ fn document_level_rejections() {
     assert_eq!(e, "field `xml`: namespace prefix \"p\" is not declared");
     // Character references and the predefined entities are read.
     let e = with(&doc, "濃霧特報", "濃霧&#29305;報 &amp; &lt;test&gt;");
-    assert_eq!(e.weather.unwrap().headline, "濃霧特報 & <test>");
+    assert_eq!(e.weather().cloned().unwrap().headline, "濃霧特報 & <test>");
 }
 
 /// `doc` with every element put under the prefix `p` bound to the document's CAP namespace
@@ -575,7 +581,7 @@ fn elements_of_other_namespaces_are_not_cap() {
     ] {
         let e = with(&doc, real, &format!("{foreign}{real}"));
         assert_eq!(e.sender.id, "weather@cwa.gov.tw", "{foreign}");
-        assert_eq!(e.weather.unwrap().type_name, "濃霧", "{foreign}");
+        assert_eq!(e.weather().cloned().unwrap().type_name, "濃霧", "{foreign}");
     }
     // A foreign sender alone does not stand in for the missing CAP one, and the reason says
     // that there is a <sender>, in the wrong namespace.

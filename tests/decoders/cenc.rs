@@ -4,8 +4,8 @@ use super::{fixture_text, ok, ok_bytes, rejected, t, LIMIT};
 use alertd::feed::{decode_all, Event, Kind, MsgType, Quake, Review};
 
 fn quake(e: &Event) -> &Quake {
-    assert_eq!(e.kind, Kind::Earthquake);
-    e.quake.as_ref().unwrap()
+    assert_eq!(e.kind(), Kind::Earthquake);
+    e.quake().unwrap()
 }
 
 #[test]

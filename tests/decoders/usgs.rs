@@ -8,7 +8,7 @@ fn kashi() {
     let e = ok("usgs/feature_us2000j38u_M5.3_Kashi_China_reviewed.json");
     assert_eq!(e.format, "usgs-geojson");
     assert_eq!(
-        (e.kind, e.msg_type, e.status),
+        (e.kind(), e.msg_type, e.status),
         (Kind::Earthquake, MsgType::Alert, Status::Actual)
     );
     assert_eq!(e.event_id, "us2000j38u");
@@ -20,7 +20,7 @@ fn kashi() {
     );
     // time 1547267524450, updated 1547268647040 (epoch ms).
     assert_eq!(e.sent, t("2019-01-12T12:50:47.04+08:00"));
-    let q = e.quake.unwrap();
+    let q = e.quake().cloned().unwrap();
     assert_eq!(q.origin_time, t("2019-01-12T12:32:04.45+08:00"));
     assert_eq!((q.lat, q.lon, q.depth_km), (39.7003, 75.6403, 33.13));
     assert_eq!(q.magnitude, 5.3);
@@ -37,7 +37,7 @@ fn kashi() {
 #[test]
 fn china_features() {
     let mengla = ok("usgs/feature_us2000j3qb_M4.6_Mengla_Yunnan_China.json");
-    let q = mengla.quake.unwrap();
+    let q = mengla.quake().cloned().unwrap();
     assert_eq!(
         (q.magnitude, q.lat, q.lon, q.depth_km),
         (4.6, 21.3373, 101.7416, 10.0)
@@ -45,7 +45,7 @@ fn china_features() {
     assert_eq!(q.origin_time, t("2019-01-14T18:54:50.92+08:00"));
     assert_eq!(q.mag_type.as_deref(), Some("mb"));
     let xizang = ok("usgs/feature_us2000j6mf_M5.2_Jiajuedibu_Xizang_China.json");
-    let q = xizang.quake.unwrap();
+    let q = xizang.quake().cloned().unwrap();
     assert_eq!(
         (q.magnitude, q.lat, q.lon, q.depth_km),
         (5.2, 30.3894, 87.6129, 9.6)
@@ -59,7 +59,7 @@ fn multi_network_ids() {
     assert_eq!(e.event_id, "ak019124l1g9");
     // ",at00plrrtp,ak019124l1g9,us2000j7n5," — all of them, the preferred one included.
     assert_eq!(e.aliases, vec!["at00plrrtp", "ak019124l1g9", "us2000j7n5"]);
-    let q = e.quake.unwrap();
+    let q = e.quake().cloned().unwrap();
     assert_eq!((q.lat, q.lon, q.depth_km), (61.4986, -150.2376, 42.4));
     assert_eq!(q.max_intensity, Some(3.59));
     assert_eq!(q.origin_time, t("2019-01-22T20:41:48.873-09:00"));
@@ -68,7 +68,7 @@ fn multi_network_ids() {
 #[test]
 fn automatic() {
     let e = ok("usgs/feature_ak15255211_M1.6_Alaska_status_automatic.json");
-    let q = e.quake.unwrap();
+    let q = e.quake().cloned().unwrap();
     assert_eq!(q.review, Some(Review::Automatic));
     assert_eq!(q.magnitude, 1.6);
     assert_eq!(e.msg_id, "ak15255211@1486824627051");
@@ -80,7 +80,7 @@ fn mexico_rev1() {
     assert_eq!(e.msg_id, "us2000jbub@1549099754924");
     assert_eq!(e.sent, t("2019-02-02T09:29:14.924Z"));
     assert_eq!(e.aliases, vec!["at00pm993p", "pt19032000", "us2000jbub"]);
-    let q = e.quake.unwrap();
+    let q = e.quake().cloned().unwrap();
     assert_eq!(
         (q.magnitude, q.depth_km, q.max_intensity),
         (6.6, 67.93, Some(6.19))
@@ -105,9 +105,7 @@ fn collections() {
     );
     let all = decode_all(&china, LIMIT).unwrap();
     assert_eq!(all.len(), 10);
-    assert!(all
-        .iter()
-        .all(|e| e.quake.as_ref().unwrap().place.ends_with(", China")));
+    assert!(all.iter().all(|e| e.quake().unwrap().place.ends_with(", China")));
     assert_eq!(all[0].event_id, "us2000j6mj");
     assert_eq!(all[7].event_id, "us2000j38u");
 
@@ -119,7 +117,7 @@ fn collections() {
     assert_eq!(y2020.len(), 6);
     let ridgecrest = &y2020[1];
     assert_eq!(ridgecrest.event_id, "ci39462536");
-    assert_eq!(ridgecrest.quake.as_ref().unwrap().magnitude, 5.53);
+    assert_eq!(ridgecrest.quake().unwrap().magnitude, 5.53);
     assert_eq!(ridgecrest.aliases, vec!["ci39462536", "at00qbdo9m", "us6000a5le"]);
 
     let y2022 = decode_all(
@@ -129,14 +127,14 @@ fn collections() {
     .unwrap();
     assert_eq!(y2022.len(), 12);
     let hualien = y2022.iter().find(|e| e.event_id == "us6000h6nr").unwrap();
-    let q = hualien.quake.as_ref().unwrap();
+    let q = hualien.quake().unwrap();
     assert_eq!(
         (q.magnitude, q.lat, q.lon, q.depth_km),
         (6.7, 23.4117, 121.5624, 24.0)
     );
     assert_eq!(q.place, "62 km S of Hualien City, Taiwan");
     let japan = y2022.iter().find(|e| e.event_id == "us6000h519").unwrap();
-    assert_eq!(japan.quake.as_ref().unwrap().magnitude, 7.3);
+    assert_eq!(japan.quake().unwrap().magnitude, 7.3);
 }
 
 fn kashi_text() -> String {
@@ -174,7 +172,7 @@ fn rules() {
     );
     // Shallow events above the datum: small negative depths are 0, deep negatives refused.
     let shallow = ok_bytes(sub("33.13", "-1.2").as_bytes());
-    assert_eq!(shallow.quake.unwrap().depth_km, 0.0);
+    assert_eq!(shallow.quake().cloned().unwrap().depth_km, 0.0);
     assert_eq!(
         rejected(sub("33.13", "-12").as_bytes()),
         "field `geometry.coordinates[2]`: -12 km is outside [0, 800]"

@@ -11,8 +11,8 @@ const FAN_NEW: &str = "weather_json/fanstudio_ws_weatheralarm_2026-07-10_11B20_y
 const FAN_OLD: &str = "weather_json/fanstudio_ws_weatheralarm_2025-04-25_p0002002_orange.json";
 
 fn weather(e: &Event) -> &Weather {
-    assert_eq!(e.kind, Kind::Weather);
-    e.weather.as_ref().expect("weather facts")
+    assert_eq!(e.kind(), Kind::Weather);
+    e.weather().expect("weather facts")
 }
 
 /// A sample with one JSON value replaced (`path` of object keys and array indexes).

@@ -151,21 +151,21 @@ impl Snapshot {
 /// earlier revision in `chain` that has them.
 pub fn facts<'a>(rev: &'a Revision, chain: &'a [Revision]) -> (Option<&'a Quake>, Option<&'a Weather>) {
     let own = rev.event.as_ref();
-    if let Some(ev) = own.filter(|e| e.quake.is_some() || e.weather.is_some()) {
-        return (ev.quake.as_ref(), ev.weather.as_ref());
+    if let Some(ev) = own.filter(|e| e.quake().is_some() || e.weather().is_some()) {
+        return (ev.quake(), ev.weather());
     }
     chain
         .iter()
         .filter(|r| r.id < rev.id)
         .filter_map(|r| r.event.as_ref())
-        .find(|e| e.quake.is_some() || e.weather.is_some())
-        .map(|e| (e.quake.as_ref(), e.weather.as_ref()))
+        .find(|e| e.quake().is_some() || e.weather().is_some())
+        .map(|e| (e.quake(), e.weather()))
         .unwrap_or((None, None))
 }
 
 impl Revision {
     pub fn kind(&self) -> Kind {
-        self.event.as_ref().map(|e| e.kind).unwrap_or(Kind::Weather)
+        self.event.as_ref().map(|e| e.kind()).unwrap_or(Kind::Weather)
     }
 
     pub fn is_quake(&self, chain: &[Revision]) -> bool {

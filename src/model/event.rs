@@ -1,4 +1,6 @@
-//! The event model shared by every stage after ingest.
+//! One revision of one event, as every stage after ingest reads it, and as the store keeps it
+//! with each alert (`model::stored`): what a page, a digest or a later cancel says of an event
+//! comes from here, never from decoding the feed message again.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -162,6 +164,27 @@ pub struct Weather {
     pub instruction: Option<String>,
 }
 
+/// What an event says. One of these, so an earthquake with a warning's facts cannot be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "facts", rename_all = "lowercase")]
+pub enum Body {
+    Quake(Quake),
+    Weather(Weather),
+    /// A revision without facts of its own (CAP allows a Cancel without `info`): only its kind
+    /// is known, the rest is the stored event's (`pipeline::facts`).
+    Bare(Kind),
+}
+
+impl Body {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Quake(_) => Kind::Earthquake,
+            Body::Weather(_) => Kind::Weather,
+            Body::Bare(k) => *k,
+        }
+    }
+}
+
 /// One revision of one event, whatever format it came in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -169,13 +192,12 @@ pub struct Event {
     pub format: String,
     pub msg_id: String,
     pub event_id: String,
-    pub kind: Kind,
     pub msg_type: MsgType,
     pub status: Status,
     pub sender: Sender,
     pub sent: Timestamp,
-    pub quake: Option<Quake>,
-    pub weather: Option<Weather>,
+    /// The facts: a quake's or a warning's, or none (a cancel that names only what it lifts).
+    pub body: Body,
     pub aliases: Vec<String>,
     pub revision: Option<u32>,
     pub references: Vec<String>,
@@ -187,6 +209,43 @@ pub struct Event {
 }
 
 impl Event {
+    pub fn kind(&self) -> Kind {
+        self.body.kind()
+    }
+
+    pub fn quake(&self) -> Option<&Quake> {
+        match &self.body {
+            Body::Quake(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    pub fn weather(&self) -> Option<&Weather> {
+        match &self.body {
+            Body::Weather(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    pub fn quake_mut(&mut self) -> Option<&mut Quake> {
+        match &mut self.body {
+            Body::Quake(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    pub fn weather_mut(&mut self) -> Option<&mut Weather> {
+        match &mut self.body {
+            Body::Weather(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Whether the message carried facts of its own.
+    pub fn has_facts(&self) -> bool {
+        !matches!(self.body, Body::Bare(_))
+    }
+
     /// Who delivered this message to alertd, which is what a signature vouches for: a relay
     /// (Wolfx, FAN Studio, QWeather) for the relay formats, else the sender itself. The relays
     /// report CENC's, CEA's and CMA's facts, so `sender` names the agency (the text still says
