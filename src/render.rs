@@ -50,11 +50,7 @@ impl Renderer {
     /// Processes one message with the clock at the message's own time: its latest `sent` (for
     /// a feed snapshot, the newest event in it), never moving backwards.
     pub fn render(&mut self, topic: &str, payload: &[u8]) -> Result<Rendered, store::StoreError> {
-        let inner = crate::feed::auth::inner(payload);
-        let at = crate::feed::decode_all(&inner, usize::MAX)
-            .ok()
-            .and_then(|evs| evs.iter().map(|e| e.sent).max())
-            .unwrap_or_else(|| self.clock.now());
+        let at = crate::feed::newest_sent(payload).unwrap_or_else(|| self.clock.now());
         self.clock.set(self.clock.now().max(at));
         let msg = FeedMessage {
             topic: topic.to_string(),

@@ -47,10 +47,7 @@ pub fn in_sent_order(messages: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)>
     let mut keyed: Vec<_> = messages
         .into_iter()
         .map(|(name, bytes)| {
-            let inner = crate::feed::auth::inner(&bytes).into_owned();
-            let at = crate::feed::decode_all(&inner, usize::MAX)
-                .ok()
-                .and_then(|evs| evs.iter().map(|e| e.sent).max());
+            let at = crate::feed::newest_sent(&bytes);
             (at.is_none(), at, name, bytes)
         })
         .collect();

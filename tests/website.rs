@@ -700,3 +700,87 @@ async fn start_up_clears_temp_files_of_an_interrupted_write() {
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
 }
+
+/// Two quakes near the city in one USGS FeatureCollection (built from a real feature, moved):
+/// each alert's page carries its own quake's facts, from the event stored with the alert.
+fn two_quake_collection() -> Vec<u8> {
+    let base: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/feeds/usgs/feature_us2000j3qb_M4.6_Mengla_Yunnan_China.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("json");
+    // Ten minutes and five minutes before the test clock (2019-01-14T21:30+08:00).
+    let t0 = 1_547_472_600_000_i64 - 600_000;
+    let feature = |id: &str, mag: f64, lon: f64, lat: f64, place: &str, dt: i64| {
+        let mut f = base.clone();
+        f["id"] = id.into();
+        f["properties"]["code"] = id.trim_start_matches("us").into();
+        f["properties"]["ids"] = format!(",{id},").into();
+        f["properties"]["mag"] = mag.into();
+        f["properties"]["place"] = place.into();
+        f["properties"]["title"] = format!("M {mag} - {place}").into();
+        f["properties"]["time"] = (t0 + dt).into();
+        f["properties"]["updated"] = (t0 + dt + 60_000).into();
+        f["geometry"]["coordinates"] = serde_json::json!([lon, lat, 10]);
+        f
+    };
+    let fc = serde_json::json!({
+        "type": "FeatureCollection",
+        "metadata": {"generated": t0 + 500_000, "title": "USGS test subset", "count": 2},
+        "features": [
+            feature("us7000aaaa", 5.8, 103.40, 30.90, "20 km W of Dujiangyan, China", 0),
+            feature("us7000bbbb", 4.9, 104.60, 30.20, "15 km SE of Jianyang, China", 300_000),
+        ]
+    });
+    serde_json::to_vec(&fc).expect("json")
+}
+
+#[tokio::test]
+async fn each_quake_of_a_usgs_collection_gets_its_own_page() {
+    let env = Env::new("2019-01-14T21:30:00+08:00").await;
+    let root = env.dir.path().join("www");
+    let _d = env.start(website(&env, &root, false)).await;
+    env.publish("feeds/seismic/usgs", &two_quake_collection()).await;
+    wait_for("the collection's outcome", 10, || !env.journal().is_empty()).await;
+    let j = env.journal();
+    assert_eq!(j[0].status, "accepted", "{:?}", j[0].reason);
+    wait_website(&env, 2).await;
+    let ids = alerts(&env);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let pages: Vec<String> = ids
+        .iter()
+        .map(|(id, _)| read(root.join(format!("alerts/{id}.html"))))
+        .collect();
+    let with = |needle: &str| pages.iter().filter(|p| p.contains(needle)).count();
+    // Each page names its own magnitude, and only its own.
+    assert_eq!(with("5.8级"), 1, "{pages:?}");
+    assert_eq!(with("4.9级"), 1, "{pages:?}");
+    assert_ne!(pages[0].contains("5.8级"), pages[1].contains("5.8级"));
+    keep_site(&root, "website-usgs-collection");
+}
+
+#[tokio::test]
+async fn a_signed_message_gets_its_page_with_its_facts() {
+    const KEY: &str = "website-test-cenc-key";
+    let env = Env::new("2013-04-20T08:04:30+08:00").await;
+    let root = env.dir.path().join("www");
+    let b = env
+        .builder("alertd-test")
+        .website(&root, &format!("{LINK_BASE}/"))
+        .feed_key("cenc", KEY)
+        .signed_feed("feeds/seismic/cenc", &["cenc"]);
+    let _d = env.start(env.parse(&b)).await;
+    let lushan = String::from_utf8(support::harness::lushan()).expect("utf-8");
+    let signed = alertd::feed::auth::sign("cenc", KEY, &lushan);
+    env.publish("feeds/seismic/cenc", signed.as_bytes()).await;
+    wait_website(&env, 1).await;
+    let (id, _) = alerts(&env)[0].clone();
+    let page = read(root.join(format!("alerts/{id}.html")));
+    // The facts of the signed payload, not a page without them.
+    assert!(page.contains("7.0级"), "{page}");
+    assert!(page.contains("芦山"), "{page}");
+    assert!(page.contains("中国地震台网"), "{page}");
+}

@@ -230,3 +230,12 @@ fn decode_json(
         _ => cenc::decode(value, all),
     }
 }
+
+/// The newest `sent` of the events in `payload` (signed envelope unwrapped), for `render` and
+/// `replay`, which run files in the order they were sent. `None`: it does not decode.
+pub fn newest_sent(payload: &[u8]) -> Option<jiff::Timestamp> {
+    let inner = auth::inner(payload);
+    decode_all(&inner, usize::MAX)
+        .ok()
+        .and_then(|evs| evs.iter().map(|e| e.sent).max())
+}

@@ -47,3 +47,30 @@ pub fn decode(json: &str) -> Result<Event, StoredError> {
         v => Err(StoredError::Newer(v)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_reads_back_as_it_was_stored_and_a_newer_version_is_refused() {
+        let samples: [&[u8]; 2] = [
+            include_bytes!("../../alerts/samples/lushan-2013.json"),
+            include_bytes!("../../tests/fixtures/feeds/usgs/fc_4.5_month_2019-02-02_CHINA_SUBSET.geojson"),
+        ];
+        for bytes in samples {
+            for ev in crate::feed::decode_all(bytes, usize::MAX).expect("sample") {
+                let json = encode(&ev);
+                assert!(json.starts_with("{\"v\":1,"), "{json}");
+                assert_eq!(decode(&json), Ok(ev));
+            }
+        }
+        let newer = encode(&crate::feed::decode(samples[0], usize::MAX).expect("lushan"))
+            .replacen("\"v\":1", "\"v\":2", 1);
+        assert_eq!(decode(&newer), Err(StoredError::Newer(2)));
+        assert!(matches!(
+            decode("{\"v\":1,\"event\":{}}"),
+            Err(StoredError::Malformed(_))
+        ));
+    }
+}

@@ -13,7 +13,7 @@ use crate::compose::{context, fit};
 use crate::config::{parse_hhmm, ChannelConfig, DigestWhenUsed};
 use crate::deliver::Job;
 use crate::gate::Decision;
-use crate::store::{audit, digests, journal, outbox, StoreError};
+use crate::store::{audit, digests, outbox, StoreError};
 use rusqlite::Connection;
 
 pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Result<Vec<Job>, StoreError> {
@@ -56,8 +56,10 @@ pub fn run_due(stages: &mut Stages, tx: &Connection, now: jiff::Timestamp) -> Re
         }
         let items = rows
             .iter()
-            .filter_map(|r| journal::payload_for_alert(tx, r.alert_id).ok().flatten())
-            .filter_map(|p| crate::feed::decode(&p, usize::MAX).ok())
+            .map(|r| outbox::alert_event(tx, r.alert_id))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
             .map(|ev| context::digest_item(&ev))
             .collect::<Vec<_>>();
         let date = now.to_zoned(ch.timezone.clone()).date();
@@ -173,6 +175,7 @@ fn digest_alert(
             deadline,
             origin: None,
             bucket: "digest",
+            event: None,
         },
     )
 }

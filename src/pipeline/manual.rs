@@ -56,6 +56,7 @@ pub fn run_pending(
                 deadline: now + jiff::SignedDuration::from_mins(DEADLINE_MINS),
                 origin: Some(now),
                 bucket: gate::MANUAL,
+                event: None,
             },
         )?;
         let actor = format!("officer: {}", m.actor);

@@ -7,6 +7,7 @@
 //! message whose outcome is committed is never processed again (dedup by content hash and
 //! msg_id), so the broker's redelivery after a crash is harmless.
 
+mod backfill;
 pub mod digest;
 pub mod facts;
 pub mod manual;
@@ -87,7 +88,7 @@ impl Pipeline {
         clock: SharedClock,
         keys: HashMap<String, Secret>,
     ) -> Result<Self, StoreError> {
-        Ok(Self {
+        let mut p = Self {
             conn,
             stages: Stages {
                 cfg,
@@ -97,7 +98,9 @@ impl Pipeline {
                 enforce_signatures: true,
                 reject_log: reject_log::RejectLog::default(),
             },
-        })
+        };
+        backfill::run(&p.stages, &mut p.conn)?;
+        Ok(p)
     }
 
     /// For `render`, `replay` and `check`: see [`Stages::enforce_signatures`].
@@ -462,6 +465,7 @@ impl Stages {
                     deadline: deadline(&self.cfg, ev, now),
                     origin: Some(ev.quake().map(|q| q.origin_time).unwrap_or(ev.sent)),
                     bucket,
+                    event: Some(ev),
                 },
             )?;
             journal::set_alert(tx, journal_id, id)?;

@@ -148,15 +148,6 @@ pub fn counts(c: &Connection) -> Result<(i64, i64, i64)> {
     .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
 }
 
-/// The original payload behind an alert (none for digests and manual pushes).
-pub fn payload_for_alert(c: &Connection, alert_id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(c.prepare_cached(
-        "SELECT j.payload FROM alerts a JOIN journal j ON j.id = a.journal_id WHERE a.id = ?1",
-    )?
-    .query_row([alert_id], |r| r.get(0))
-    .optional()?)
-}
-
 /// The decision about an accepted message, recorded once its events are assessed.
 pub fn set_outcome(c: &Connection, id: i64, reason: &str, event_key: &str, class: &str) -> Result<()> {
     c.prepare_cached("UPDATE journal SET reason = ?2, event_key = ?3, class = ?4 WHERE id = ?1")?

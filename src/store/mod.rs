@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod ledger;
 pub mod manual;
 pub mod outbox;
+pub mod published;
 pub mod session;
 pub mod writer;
 
@@ -104,7 +105,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     created_ms    INTEGER NOT NULL,
     deadline_ms   INTEGER NOT NULL,
     origin_ms     INTEGER,                -- when the event happened (quake origin, warning sent)
-    bucket        TEXT NOT NULL DEFAULT 'unsigned'  -- whose budget it spends: the verifying feed key, unsigned, manual, digest
+    bucket        TEXT NOT NULL DEFAULT 'unsigned', -- whose budget it spends: the verifying feed key, unsigned, manual, digest
+    event         TEXT                    -- the published Event, model::stored (NULL: a manual push or digest)
 );
 
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -225,7 +227,7 @@ fn busy_wait(tries: i32) -> bool {
 }
 
 /// The schema this build writes. A store written by another version is refused, not guessed at.
-pub const SCHEMA_VERSION: i64 = FALLBACK_AS_JSON;
+pub const SCHEMA_VERSION: i64 = STORED_EVENT;
 
 /// Creates the tables if they do not exist.
 pub fn init(conn: &Connection) -> Result<()> {
@@ -295,11 +297,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         ALTER TABLE journal_v4 RENAME TO journal;",
     ),
     (FALLBACK_AS_JSON, FALLBACK_AS_JSON_SQL),
+    // Each alert keeps the event it published (model::stored), so no reader decodes the feed
+    // message again. Older rows get theirs from `backfill_events` when the daemon opens the store.
+    (STORED_EVENT, "ALTER TABLE alerts ADD COLUMN event TEXT;"),
 ];
 
 /// The step that turned `deliveries.fallback` from names joined with commas into a JSON array
 /// of names (see [`kinds::fallback_from_sql`]), so a step is a value, not a substring.
 const FALLBACK_AS_JSON: i64 = 5;
+const STORED_EVENT: i64 = 6;
 
 // Split in SQL, so the step is a statement like the others: each row's list, with a comma
 // appended, is cut at its first comma until nothing is left; names are trimmed as the old

@@ -5,7 +5,8 @@
 //! expired), so a crash at any point leaves either nothing or a complete, resumable record.
 
 use super::kinds::{fallback_from_sql, fallback_to_sql};
-use super::{ms, Result};
+use super::{ms, Result, StoreError};
+use crate::model::{stored, Event};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub struct NewAlert<'a> {
@@ -22,11 +23,13 @@ pub struct NewAlert<'a> {
     pub origin: Option<jiff::Timestamp>,
     /// The flood-guard bucket whose overrides and Weibo posts this alert spends.
     pub bucket: &'a str,
+    /// The event as assessed and composed (None: a manual push or a digest, which have none).
+    pub event: Option<&'a Event>,
 }
 
 pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
-    c.prepare_cached("INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms, bucket)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
+    c.prepare_cached("INSERT INTO alerts (event_key, journal_id, msg_id, action, class, reason, live, created_ms, deadline_ms, origin_ms, bucket, event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?.execute(params![
             a.event_key,
             a.journal_id,
             a.msg_id,
@@ -37,7 +40,8 @@ pub fn insert_alert(c: &Connection, a: &NewAlert) -> Result<i64> {
             ms(a.created),
             ms(a.deadline),
             a.origin.map(ms),
-            a.bucket
+            a.bucket,
+            a.event.map(stored::encode),
         ],)?;
     Ok(c.last_insert_rowid())
 }
@@ -336,5 +340,50 @@ pub fn job_failed(c: &Connection, id: &str, why: &str, now: jiff::Timestamp) -> 
 pub fn set_job_status(c: &Connection, id: &str, job_status: &str, now: jiff::Timestamp) -> Result<()> {
     c.prepare_cached("UPDATE deliveries SET job_status = ?2, updated_ms = ?3 WHERE id = ?1")?
         .execute(params![id, job_status, ms(now)])?;
+    Ok(())
+}
+
+/// The event alert `alert_id` published, as it was stored with it. `Ok(None)`: no such alert,
+/// or one without an event (a manual push, a digest, or a row not yet backfilled).
+pub fn alert_event(c: &Connection, alert_id: i64) -> Result<Option<Event>> {
+    let json: Option<Option<String>> = c
+        .prepare_cached("SELECT event FROM alerts WHERE id = ?1")?
+        .query_row([alert_id], |r| r.get(0))
+        .optional()?;
+    json.flatten().map(|j| read_event(alert_id, &j)).transpose()
+}
+
+pub(super) fn read_event(alert_id: i64, json: &str) -> Result<Event> {
+    stored::decode(json).map_err(|e| StoreError::Corrupt(format!("alerts.event of alert {alert_id}: {e}")))
+}
+
+/// An alert written before events were stored with alerts (store schema < 6), with what the
+/// feed message said: ingest decodes it once more to fill the row in (`pipeline::backfill`).
+pub struct Unfilled {
+    pub alert_id: i64,
+    pub msg_id: String,
+    pub topic: String,
+    pub payload: Vec<u8>,
+}
+
+pub fn alerts_without_event(c: &Connection) -> Result<Vec<Unfilled>> {
+    let mut st = c.prepare(
+        "SELECT a.id, a.msg_id, j.topic, j.payload FROM alerts a JOIN journal j ON j.id = a.journal_id
+         WHERE a.event IS NULL AND length(j.payload) > 0 ORDER BY a.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(Unfilled {
+            alert_id: r.get(0)?,
+            msg_id: r.get(1)?,
+            topic: r.get(2)?,
+            payload: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+pub fn set_alert_event(c: &Connection, alert_id: i64, event: &Event) -> Result<()> {
+    c.prepare_cached("UPDATE alerts SET event = ?2 WHERE id = ?1 AND event IS NULL")?
+        .execute(params![alert_id, stored::encode(event)])?;
     Ok(())
 }

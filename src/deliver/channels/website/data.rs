@@ -1,138 +1,15 @@
 //! What the website shows, read from the store: the alert being delivered, its event's chain of
 //! revisions (alert, updates, cancellation) and the recent alerts for the index and the feed.
-//! The facts come from the journaled feed message, decoded again; the full text is the one the
-//! gate stored for this channel.
+//! The rows come from the store (`store::published`): each alert with the event stored with it,
+//! never the feed message decoded again; this module is what the pages make of them.
 //!
 //! Only live alerts whose delivery to this channel was real (not dry-run) appear on the site, so
 //! an exercise never leaks into the public index or feed.
 
 use crate::compose::context::{place, zh_time_full};
-use crate::feed::{self, Event, Kind, Quake, Weather};
-use crate::store::{self, from_ms};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-/// One published revision of an event.
-#[derive(Debug, Clone)]
-pub struct Revision {
-    pub id: i64,
-    pub event_key: String,
-    pub msg_id: String,
-    /// `alert`, `update` or `cancel`.
-    pub action: String,
-    pub class: String,
-    pub live: bool,
-    pub created_ms: i64,
-    pub deadline_ms: i64,
-    /// The feed message, decoded again (None if it no longer decodes).
-    pub event: Option<Event>,
-    /// The full text (the WeChat template) the gate composed for this revision.
-    pub text: String,
-}
-
-pub struct Snapshot {
-    pub current: Revision,
-    /// Every revision of the current event shown on the site, newest first (with the current).
-    pub chain: Vec<Revision>,
-    /// Recent revisions for the index and the feed, newest first.
-    pub recent: Vec<Revision>,
-}
-
-/// How many revisions the index and the Atom feed list.
-pub const RECENT: usize = 50;
-
-const COLS: &str = "a.id, a.event_key, a.msg_id, a.action, a.class, a.live, a.created_ms,
-    a.deadline_ms, j.payload,
-    COALESCE((SELECT d.text FROM deliveries d WHERE d.alert_id = a.id AND d.text != ''
-              ORDER BY (d.channel = ?1) DESC, length(d.text) DESC LIMIT 1), '')";
-
-/// Shown on the site: live, and delivered to this channel for real.
-const SHOWN: &str = "a.live = 1 AND EXISTS (SELECT 1 FROM deliveries w WHERE w.alert_id = a.id
-    AND w.channel = ?1 AND w.dry_run = 0";
-
-fn row(r: &Row) -> rusqlite::Result<Revision> {
-    // Manual pushes (`alertd push`) have no journaled feed message.
-    let payload: Option<Vec<u8>> = r.get(8)?;
-    let msg_id: String = r.get(2)?;
-    Ok(Revision {
-        id: r.get(0)?,
-        event_key: r.get(1)?,
-        event: payload.and_then(|p| decode(&p, &msg_id)),
-        msg_id,
-        action: r.get(3)?,
-        class: r.get(4)?,
-        live: r.get(5)?,
-        created_ms: r.get(6)?,
-        deadline_ms: r.get(7)?,
-        text: r.get(9)?,
-    })
-}
-
-fn decode(payload: &[u8], msg_id: &str) -> Option<Event> {
-    // The message was accepted once; a limit does not apply to reading it back. A USGS
-    // FeatureCollection carries many events: the alert's is the one with its msg_id.
-    let mut evs = feed::decode_all(payload, usize::MAX).ok()?;
-    let ev = match evs.iter().position(|e| e.msg_id == msg_id) {
-        Some(i) => evs.swap_remove(i),
-        None if evs.len() == 1 => evs.pop()?,
-        None => return None,
-    };
-    if ev.msg_id != msg_id {
-        tracing::debug!(msg_id = %crate::text::shown(msg_id), decoded = %crate::text::shown(&ev.msg_id), "journal payload decodes to another msg_id");
-    }
-    Some(ev)
-}
-
-/// Loads what the pages for `alert_id` need. `Ok(None)`: no such alert.
-pub fn load(c: &Connection, channel: &str, alert_id: i64) -> store::Result<Option<Snapshot>> {
-    let current = c
-        .query_row(
-            &format!(
-                "SELECT {COLS} FROM alerts a LEFT JOIN journal j ON j.id = a.journal_id WHERE a.id = ?2"
-            ),
-            params![channel, alert_id],
-            row,
-        )
-        .optional()?;
-    let Some(current) = current else {
-        return Ok(None);
-    };
-    let mut st = c.prepare(&format!(
-        "SELECT {COLS} FROM alerts a LEFT JOIN journal j ON j.id = a.journal_id
-         WHERE a.event_key = ?2 AND a.id != ?3 AND {SHOWN}) ORDER BY a.id DESC"
-    ))?;
-    let mut chain: Vec<Revision> = st
-        .query_map(params![channel, current.event_key, current.id], row)?
-        .collect::<Result<_, _>>()?;
-    chain.push(current.clone());
-    chain.sort_by_key(|r| std::cmp::Reverse(r.id));
-
-    let mut st = c.prepare(&format!(
-        "SELECT {COLS} FROM alerts a LEFT JOIN journal j ON j.id = a.journal_id
-         WHERE {SHOWN} AND (w.status = ?4 OR a.event_key = ?2))
-         ORDER BY a.id DESC LIMIT ?3"
-    ))?;
-    let mut recent: Vec<Revision> = st
-        .query_map(
-            params![
-                channel,
-                current.event_key,
-                RECENT as i64,
-                store::outbox::Status::Delivered
-            ],
-            row,
-        )?
-        .collect::<Result<_, _>>()?;
-    if current.live && !recent.iter().any(|r| r.id == current.id) {
-        recent.push(current.clone());
-        recent.sort_by_key(|r| std::cmp::Reverse(r.id));
-        recent.truncate(RECENT);
-    }
-    Ok(Some(Snapshot {
-        current,
-        chain,
-        recent,
-    }))
-}
+use crate::model::{Kind, Quake, Weather};
+use crate::store::from_ms;
+pub use crate::store::published::{load, Revision, Snapshot, RECENT};
 
 impl Snapshot {
     /// The newest revision of each event in `recent` that is still in force at `now_ms`: not
