@@ -96,3 +96,14 @@ mod tests {
         );
     }
 }
+
+/// Hex HMAC-SHA256 of `body` with `key`.
+pub fn hmac_sha256_hex(key: &str, body: &[u8]) -> String {
+    // new_from_slice accepts any key length for HMAC; the error case cannot occur.
+    let mut mac = match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    hmac::Mac::update(&mut mac, body);
+    hex::encode(hmac::Mac::finalize(mac).into_bytes())
+}

@@ -8,6 +8,8 @@
 //! spelling. A link longer than [`MAX_CHARS`] (as fed, or as printed once percent-encoded) is
 //! refused as well: no office page needs more, and a post of 140 characters has no room for it.
 
+use crate::config::allowlist::entry;
+use crate::config::Config;
 use thiserror::Error;
 use url::{Host, Url};
 
@@ -35,40 +37,6 @@ pub enum LinkRefused {
     Nested,
     #[error("host {0} is not on compose.link_allowlist")]
     Host(String),
-}
-
-/// An allow-list entry: `www.example.gov.cn` is that host only; `*.example.gov.cn` any host
-/// below `example.gov.cn` (not the domain itself). `None` for an entry that is neither, which
-/// config validation reports.
-pub fn entry(raw: &str) -> Option<Entry> {
-    let (sub, name) = match raw.strip_prefix("*.") {
-        Some(rest) => (true, rest),
-        None => (false, raw),
-    };
-    match Host::parse(name).ok()? {
-        Host::Domain(d) if !d.is_empty() && !d.ends_with('.') && !d.contains('*') => {
-            Some(Entry { sub, domain: d })
-        }
-        _ => None,
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    sub: bool,
-    /// Lower case, IDNA-normalised (punycode), as the parser gives a URL's host.
-    domain: String,
-}
-
-impl Entry {
-    fn admits(&self, host: &str) -> bool {
-        if self.sub {
-            host.strip_suffix(self.domain.as_str())
-                .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
-        } else {
-            host == self.domain
-        }
-    }
 }
 
 /// The normalised link if `raw` is one https URL, without userinfo or port, on an allowed host.
@@ -112,4 +80,20 @@ pub fn check(allowlist: &[String], raw: &str) -> Result<String, LinkRefused> {
         return Err(LinkRefused::TooLong(url.as_str().len()));
     }
     Ok(url.as_str().to_string())
+}
+
+/// `{link_base}/alerts/{id}.html`.
+pub fn alert_url(link_base: &str, alert_id: i64) -> String {
+    format!("{}/alerts/{alert_id}.html", link_base.trim_end_matches('/'))
+}
+
+/// The page URL WeChat and Weibo texts link to: the first website channel's (by name) that
+/// really writes pages. A dry-run website channel lends its links only to dry-run channels, so a
+/// real post never links to a page that is not written.
+pub fn page_url(cfg: &Config, alert_id: i64, for_dry_run: bool) -> Option<String> {
+    cfg.channels
+        .values()
+        .filter(|c| !c.dry_run || for_dry_run)
+        .find_map(|c| c.website())
+        .map(|w| alert_url(&w.link_base, alert_id))
 }

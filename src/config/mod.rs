@@ -4,6 +4,8 @@
 //! rule must not silently fall back to a default), and every error names the key and the line.
 //! Secrets may be inline, in a `_file`, or in a systemd credential (`$CREDENTIALS_DIRECTORY`).
 
+pub mod allowlist;
+
 use crate::model::Class;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -73,7 +75,7 @@ pub struct FeedRule {
 pub struct FeedKey {
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
-    /// The deliverers this key signs for (see [`crate::feed::Event::deliverer`]): a message
+    /// The deliverers this key signs for (see [`crate::model::Event::deliverer`]): a message
     /// signed with it that comes from anyone else is refused, and a listed deliverer's message
     /// is refused unsigned on every topic. Default: the key's own name.
     pub senders: Option<Vec<String>>,
@@ -548,3 +550,18 @@ pub use secrets::{parse_hhmm, resolve_secret};
 
 #[cfg(test)]
 mod tests;
+
+/// The host of an `http(s)://` URL, lower-cased; config validation checks `link_base` with it.
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit('@').next()?;
+    let host = host.split(':').next()?.to_ascii_lowercase();
+    (!host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+    .then_some(host)
+}

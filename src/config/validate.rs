@@ -37,7 +37,7 @@ impl Config {
             other => p.push(format!("mqtt.protocol: {other:?} is not \"3.1.1\" or \"5\"")),
         }
         for e in &self.compose.link_allowlist {
-            if crate::compose::link::entry(e).is_none() {
+            if super::allowlist::entry(e).is_none() {
                 p.push(format!(
                     "compose.link_allowlist: {e:?} is not a host name (www.example.gov.cn) or a domain's subdomains (*.example.gov.cn)"
                 ));
@@ -56,17 +56,17 @@ impl Config {
             ("rules.weather.routine_colors", &self.rules.weather.routine_colors),
         ] {
             for c in list {
-                if crate::feed::Color::parse(c).is_none() {
+                if crate::model::Color::parse(c).is_none() {
                     p.push(format!("{key}: unknown colour {c:?} (red, orange, yellow, blue)"));
                 }
             }
         }
         for (i, f) in self.feeds.iter().enumerate() {
             if let Some(fmt) = &f.format {
-                if !crate::feed::FORMATS.contains(&fmt.as_str()) {
+                if !crate::model::FORMATS.contains(&fmt.as_str()) {
                     p.push(format!(
                         "feeds[{i}].format: {fmt:?} is not one of {}",
-                        crate::feed::FORMATS.join(", ")
+                        crate::model::FORMATS.join(", ")
                     ));
                 }
             }
@@ -209,7 +209,7 @@ impl WebsiteConfig {
         }
         if self.link_base.is_empty() {
             p.push(format!("{at}.link_base: required for kind \"website\""));
-        } else if crate::deliver::channels::website::host_of(&self.link_base).is_none() {
+        } else if super::host_of(&self.link_base).is_none() {
             p.push(format!(
                 "{at}.link_base: {:?} is not an http(s) URL with a host",
                 self.link_base.trim_end_matches('/')

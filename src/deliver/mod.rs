@@ -45,25 +45,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-/// A delivery to make: its id and its channel, and the row as committed when whoever created
-/// it has it at hand (the pipeline reads it back in its transaction), so the first attempt does
-/// not wait for a store read. Without it the deliverer loads the row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub id: String,
-    pub channel: String,
-    pub row: Option<Arc<outbox::Delivery>>,
-}
-
-impl Job {
-    pub fn new(id: String, channel: String) -> Self {
-        Job {
-            id,
-            channel,
-            row: None,
-        }
-    }
-}
+pub use crate::store::outbox::Job;
 
 pub struct ChannelSlot {
     pub client: Arc<dyn Channel>,

@@ -153,7 +153,7 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
 
 /// Signs `message` into an envelope (for providers' tooling and tests).
 pub fn sign(key_id: &str, key: &str, message: &str) -> String {
-    let hmac = crate::deliver::channels::webhook::sign(key, message.as_bytes());
+    let hmac = crate::secret::hmac_sha256_hex(key, message.as_bytes());
     serde_json::json!({MARK: 1, "key_id": key_id, "hmac_sha256": hmac, "payload": message}).to_string()
 }
 
@@ -163,7 +163,7 @@ pub fn sign_properties(key_id: &str, key: &str, payload: &[u8]) -> Vec<(String, 
         (PROP_KEY_ID.to_string(), key_id.to_string()),
         (
             PROP_HMAC.to_string(),
-            crate::deliver::channels::webhook::sign(key, payload),
+            crate::secret::hmac_sha256_hex(key, payload),
         ),
     ]
 }

@@ -264,3 +264,14 @@ impl Event {
         std::iter::once(self.event_id.as_str()).chain(self.aliases.iter().map(|s| s.as_str()))
     }
 }
+
+/// The formats a `[[feeds]]` rule may pin (`format = "…"`), each one of ingest's decoders
+/// (`feed::decode_as`). Here, not in ingest, so config can check a rule without importing a stage.
+pub const FORMATS: [&str; 6] = [
+    "native",
+    "cap",
+    "usgs",
+    "cenc",
+    "qweather",
+    "fanstudio-weatheralarm",
+];

@@ -11,8 +11,8 @@ use super::record::{self, channel_state, Intent};
 use super::Stages;
 use crate::compose::{context, fit};
 use crate::config::{parse_hhmm, ChannelConfig, DigestWhenUsed};
-use crate::deliver::Job;
 use crate::gate::Decision;
+use crate::store::outbox::Job;
 use crate::store::{audit, digests, outbox, StoreError};
 use rusqlite::Connection;
 

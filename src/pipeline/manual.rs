@@ -9,9 +9,9 @@ use super::Stages;
 use crate::assess::Action;
 use crate::compose::{fit, ComposeError};
 use crate::config::ChannelKindConfig;
-use crate::deliver::Job;
 use crate::gate::{self, Publication};
 use crate::model::Class;
+use crate::store::outbox::Job;
 use crate::store::{audit, from_ms, manual, outbox, StoreError};
 use rusqlite::Connection;
 

@@ -18,10 +18,10 @@ use crate::assess::{self, Action, Assessment};
 use crate::clock::SharedClock;
 use crate::compose::{context, Composer};
 use crate::config::{ChannelConfig, ChannelKindConfig, Config};
-use crate::deliver::Job;
 use crate::feed::{self, Event, FeedMessage, Kind, MsgType};
 use crate::gate;
 use crate::secret::Secret;
+use crate::store::outbox::Job;
 use crate::store::{self, events, journal, outbox, StoreError};
 use crate::text::shown;
 use rusqlite::Connection;
@@ -550,7 +550,7 @@ pub fn template_kind(kind: Kind) -> &'static str {
 /// Weibo link to the alert's own page (its host must be the Weibo app's safe domain); otherwise
 /// Weibo carries its fixed `link`, and the rest none.
 pub fn channel_link(cfg: &Config, ch: &ChannelConfig, alert_id: i64) -> Option<String> {
-    let page = crate::deliver::channels::website::page_url(cfg, alert_id, ch.dry_run);
+    let page = crate::compose::link::page_url(cfg, alert_id, ch.dry_run);
     match &ch.kind {
         ChannelKindConfig::Weibo(w) => page.or_else(|| Some(w.link.clone())),
         ChannelKindConfig::Wechat(_) => page,

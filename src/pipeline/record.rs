@@ -5,8 +5,8 @@
 
 use crate::compose::ComposeError;
 use crate::config::ChannelConfig;
-use crate::deliver::Job;
 use crate::gate::{ChannelState, Decision};
+use crate::store::outbox::Job;
 use crate::store::{audit, ledger, outbox, StoreError};
 use crate::text::shown;
 use rusqlite::Connection;

@@ -387,3 +387,23 @@ pub fn set_alert_event(c: &Connection, alert_id: i64, event: &Event) -> Result<(
         .execute(params![alert_id, stored::encode(event)])?;
     Ok(())
 }
+
+/// A delivery to make: its id and its channel, and the row as committed when whoever created
+/// it has it at hand (the pipeline reads it back in its transaction), so the first attempt does
+/// not wait for a store read. Without it the deliverer loads the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub channel: String,
+    pub row: Option<std::sync::Arc<Delivery>>,
+}
+
+impl Job {
+    pub fn new(id: String, channel: String) -> Self {
+        Job {
+            id,
+            channel,
+            row: None,
+        }
+    }
+}

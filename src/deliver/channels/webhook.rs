@@ -5,9 +5,7 @@
 use super::{transport_error, BoxFuture, Channel, Receipt, Request, SendError};
 use crate::config::{resolve_secret, WebhookConfig};
 use crate::secret::Secret;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
 pub struct Webhook {
     url: String,
@@ -66,16 +64,7 @@ impl Channel for Webhook {
     }
 }
 
-/// Hex HMAC-SHA256 of `body` with `key`.
-pub fn sign(key: &str, body: &[u8]) -> String {
-    // new_from_slice accepts any key length for HMAC; the error case cannot occur.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
+pub use crate::secret::hmac_sha256_hex as sign;
 
 #[cfg(test)]
 mod tests {

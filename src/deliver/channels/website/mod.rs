@@ -69,36 +69,8 @@ impl Site {
     }
 }
 
-/// `{link_base}/alerts/{id}.html`.
-pub fn alert_url(link_base: &str, alert_id: i64) -> String {
-    format!("{}/alerts/{alert_id}.html", link_base.trim_end_matches('/'))
-}
-
-/// The page URL WeChat and Weibo texts link to: the first website channel's (by name) that
-/// really writes pages. A dry-run website channel lends its links only to dry-run channels, so a
-/// real post never links to a page that is not written.
-pub fn page_url(cfg: &Config, alert_id: i64, for_dry_run: bool) -> Option<String> {
-    cfg.channels
-        .values()
-        .filter(|c| !c.dry_run || for_dry_run)
-        .find_map(|c| c.website())
-        .map(|w| alert_url(&w.link_base, alert_id))
-}
-
-/// The host of an `http(s)://` URL, lower-cased; config validation checks `link_base` with it.
-pub(crate) fn host_of(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let host = host.rsplit('@').next()?;
-    let host = host.split(':').next()?.to_ascii_lowercase();
-    (!host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-    .then_some(host)
-}
+pub use crate::compose::link::{alert_url, page_url};
+pub use crate::config::host_of;
 
 /// RFC 3339 in Beijing time without fractions (`2013-04-20T08:02:46+08:00`), as CAP requires.
 pub fn iso(t: jiff::Timestamp) -> String {
