@@ -69,6 +69,17 @@ pub fn redact_params(text: &str) -> String {
     out
 }
 
+/// Hex HMAC-SHA256 of `body` with `key`.
+pub fn hmac_sha256_hex(key: &str, body: &[u8]) -> String {
+    // new_from_slice accepts any key length for HMAC; the error case cannot occur.
+    let mut mac = match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    hmac::Mac::update(&mut mac, body);
+    hex::encode(hmac::Mac::finalize(mac).into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,15 +106,4 @@ mod tests {
             "status=hi&access_token=***"
         );
     }
-}
-
-/// Hex HMAC-SHA256 of `body` with `key`.
-pub fn hmac_sha256_hex(key: &str, body: &[u8]) -> String {
-    // new_from_slice accepts any key length for HMAC; the error case cannot occur.
-    let mut mac = match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    hmac::Mac::update(&mut mac, body);
-    hex::encode(hmac::Mac::finalize(mac).into_bytes())
 }

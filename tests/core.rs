@@ -3,6 +3,8 @@
 
 mod support;
 
+use alertd::store::kinds::AuditKind;
+
 use alertd::clock::Clock;
 use std::time::Duration;
 use support::harness::{assert_no_secrets, logs, quake, wait_for, Env, Status, LINK};
@@ -226,14 +228,14 @@ async fn emergency_overrides_the_used_quota_audited_and_the_fourth_in_an_hour_is
     );
 
     let c = env.db();
-    let overrides = env.audit_of("override");
+    let overrides = env.audit_of(AuditKind::Override);
     assert_eq!(overrides.len(), 3);
     assert!(
         overrides[0].actor.contains("rules.quake[0]"),
         "audited with the rule: {}",
         overrides[0].actor
     );
-    assert_eq!(env.audit_of("held").len(), 1);
+    assert_eq!(env.audit_of(AuditKind::Held).len(), 1);
     assert_eq!(alertd::store::audit::verify(&c).expect("verify"), None);
     d.shutdown();
     d.wait().await;
@@ -507,7 +509,7 @@ async fn the_flood_guard_caps_overrides_in_any_rolling_hour_across_a_restart() {
         );
     }
     assert_eq!(env.wechat.jobs().len(), 5, "1 routine + 4 overrides");
-    assert_eq!(env.audit_of("held").len(), 3);
+    assert_eq!(env.audit_of(AuditKind::Held).len(), 3);
     d.shutdown();
     d.wait().await;
 }

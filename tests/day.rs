@@ -3,6 +3,8 @@
 
 mod support;
 
+use alertd::store::kinds::{AuditKind, Op};
+
 use std::process::Command;
 use std::time::Duration;
 use support::fake_wecom::{self, FakeWecom};
@@ -205,7 +207,7 @@ async fn wechat_refusing_an_emergency_falls_back_to_free_publish_then_the_wecom_
     assert!(draft.contains("6.5级地震"), "{draft}");
 
     // (channel, op, status, last_error) of the WeChat and WeCom deliveries, in creation order.
-    let rows: Vec<(String, String, Status, String)> = env
+    let rows: Vec<(String, Op, Status, String)> = env
         .deliveries()
         .into_iter()
         .filter(|d| d.channel == "wechat" || d.channel == "wecom")
@@ -216,21 +218,25 @@ async fn wechat_refusing_an_emergency_falls_back_to_free_publish_then_the_wecom_
         .collect();
     let wechat_send = rows
         .iter()
-        .find(|r| r.0 == "wechat" && r.1 == "send")
+        .find(|r| r.0 == "wechat" && r.1 == Op::Send)
         .expect("send row");
     assert_eq!(wechat_send.2, Status::Failed);
     assert!(wechat_send.3.contains("WeChat 45028"), "{}", wechat_send.3);
     let fp = rows
         .iter()
-        .position(|r| r.1 == "freepublish")
+        .position(|r| r.1 == Op::FreePublish)
         .expect("free publish step");
-    let notice = rows.iter().position(|r| r.1 == "notice").expect("notice step");
+    let notice = rows.iter().position(|r| r.1 == Op::Notice).expect("notice step");
     assert!(fp < notice, "free publish first, then the robot: {rows:?}");
     assert!(
         rows[fp].2 == Status::Delivered && rows[notice].2 == Status::Delivered,
         "{rows:?}"
     );
-    let audited: Vec<String> = env.audit_of("fallback").into_iter().map(|a| a.reason).collect();
+    let audited: Vec<String> = env
+        .audit_of(AuditKind::Fallback)
+        .into_iter()
+        .map(|a| a.reason)
+        .collect();
     assert_eq!(audited.len(), 2);
     assert!(
         audited[0].starts_with("emergency fallback (freepublish)")
@@ -291,7 +297,11 @@ async fn manual_push_goes_through_the_running_daemon_once_and_is_audited() {
     assert_eq!(env.wechat.jobs()[0].content, text);
     assert!(env.weibo.posts()[0].text.starts_with(text));
 
-    let audited = env.audit_of("manual_push").into_iter().next().expect("audited");
+    let audited = env
+        .audit_of(AuditKind::ManualPush)
+        .into_iter()
+        .next()
+        .expect("audited");
     let (actor, reason) = (audited.actor, audited.reason);
     assert_eq!(actor, "officer: 值班员张三");
     assert!(reason.contains("气象台电话通报"));

@@ -9,6 +9,7 @@
 //! Every table is read whole, in a fixed order; the callers filter in Rust. The stores tests
 //! make are small, and a test that polls the row counts has [`Inspect::counts`].
 
+use super::kinds::{fallback_from_sql, AuditKind, FallbackStep, Op};
 use super::outbox::Status;
 use super::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags, Row};
@@ -44,10 +45,9 @@ pub struct DeliveryRow {
     pub request: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
-    /// send | freepublish | notice
-    pub op: String,
-    /// Remaining emergency fallbacks, comma-separated.
-    pub fallback: Option<String>,
+    pub op: Op,
+    /// The emergency fallback steps still to take.
+    pub fallback: Vec<FallbackStep>,
     pub digest_day: Option<String>,
     /// WeChat mass job state: SEND_SUCCESS / SEND_FAIL / ...
     pub job_status: Option<String>,
@@ -117,7 +117,7 @@ impl JournalRow {
 pub struct AuditRow {
     pub id: i64,
     pub at_ms: i64,
-    pub kind: String,
+    pub kind: AuditKind,
     pub channel: Option<String>,
     pub alert_id: Option<i64>,
     pub actor: String,
@@ -159,22 +159,6 @@ pub struct Counts {
     pub digests: i64,
 }
 
-const ALL_STATUSES: [Status; 9] = [
-    Status::Pending,
-    Status::Delivered,
-    Status::Failed,
-    Status::Held,
-    Status::Skipped,
-    Status::Expired,
-    Status::DryRun,
-    Status::Digest,
-    Status::Digested,
-];
-
-fn status(text: &str) -> Option<Status> {
-    ALL_STATUSES.into_iter().find(|s| s.as_str() == text)
-}
-
 impl Inspect {
     /// Opens the store at `path` read-only (it must exist; this works on a full disk too).
     pub fn open(path: &Path) -> Result<Inspect> {
@@ -194,15 +178,8 @@ impl Inspect {
                     created_ms, updated_ms, op, fallback, digest_day, job_status
              FROM deliveries ORDER BY created_ms, rowid",
         )?;
-        let raw = st.query_map([], |r| Ok((r.get::<_, String>(3)?, delivery(r)?)))?;
-        let mut out = Vec::new();
-        for row in raw {
-            let (text, mut d) = row?;
-            d.status = status(&text)
-                .ok_or_else(|| StoreError::Corrupt(format!("delivery {}: unknown status {text:?}", d.id)))?;
-            out.push(d);
-        }
-        Ok(out)
+        let rows = st.query_map([], delivery)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The delivery with `id`, if there is one.
@@ -349,8 +326,7 @@ fn delivery(r: &Row) -> rusqlite::Result<DeliveryRow> {
         id: r.get(0)?,
         alert_id: r.get(1)?,
         channel: r.get(2)?,
-        // Set from column 3 by the caller, which can report an unknown value as corrupt.
-        status: Status::Pending,
+        status: r.get(3)?,
         decision: r.get(4)?,
         text: r.get(5)?,
         dry_run: r.get(6)?,
@@ -365,7 +341,9 @@ fn delivery(r: &Row) -> rusqlite::Result<DeliveryRow> {
         created_ms: r.get(15)?,
         updated_ms: r.get(16)?,
         op: r.get(17)?,
-        fallback: r.get(18)?,
+        fallback: fallback_from_sql(r.get::<_, Option<String>>(18)?.as_deref()).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(18, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         digest_day: r.get(19)?,
         job_status: r.get(20)?,
     })
@@ -406,14 +384,6 @@ pub fn tamper_audit_reason(path: &Path, id: i64, reason: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_status_round_trips() {
-        for s in ALL_STATUSES {
-            assert_eq!(status(s.as_str()), Some(s));
-        }
-        assert_eq!(status("nonsense"), None);
-    }
 
     #[test]
     fn an_empty_store_reads_as_empty() {

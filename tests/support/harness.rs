@@ -163,7 +163,7 @@ impl Env {
     }
 
     /// The audit rows of `kind`, by id.
-    pub fn audit_of(&self, kind: &str) -> Vec<AuditRow> {
+    pub fn audit_of(&self, kind: alertd::store::kinds::AuditKind) -> Vec<AuditRow> {
         self.audit().into_iter().filter(|a| a.kind == kind).collect()
     }
 
