@@ -2,7 +2,7 @@
 //! In-process fakes of the platforms alertd talks to, for integration tests.
 //!
 //! Each fake is a real HTTP server (axum on 127.0.0.1:0) that behaves like the platform as
-//! described in `/work/shared/platforms.md`: same paths, same error transport (WeChat/WeCom:
+//! described in `docs/platforms.md`: same paths, same error transport (WeChat/WeCom:
 //! HTTP 200 + `errcode`; Weibo: non-2xx + `error_code`), same quotas, driven by an injectable
 //! clock so tests can cross quota days without sleeping.
 //!
