@@ -240,11 +240,7 @@ fn synthetic(cfg: &Config, kind: Kind, msg_type: MsgType) -> Event {
         status: Status::Actual,
         sender,
         sent,
-        body: match (quake, weather) {
-            (Some(q), _) => crate::model::Body::Quake(q),
-            (None, Some(w)) => crate::model::Body::Weather(w),
-            (None, None) => crate::model::Body::Bare(kind),
-        },
+        body: crate::model::Body::of(kind, quake, weather),
         aliases: Vec::new(),
         revision: None,
         web: None,

@@ -94,11 +94,7 @@ pub fn decode(v: &Value) -> Result<Event, DecodeError> {
         status,
         sender,
         sent: f.req_time("sent")?,
-        body: match (quake, weather) {
-            (Some(q), _) => crate::model::Body::Quake(q),
-            (None, Some(w)) => crate::model::Body::Weather(w),
-            (None, None) => crate::model::Body::Bare(kind),
-        },
+        body: crate::model::Body::of(kind, quake, weather),
         aliases: f.id_list("aliases")?,
         revision,
         references: f.id_list("references")?,

@@ -176,6 +176,15 @@ pub enum Body {
 }
 
 impl Body {
+    /// The body of a decoder's findings: the facts it found, else a bare `kind`.
+    pub fn of(kind: Kind, quake: Option<Quake>, weather: Option<Weather>) -> Body {
+        match (quake, weather) {
+            (Some(q), _) => Body::Quake(q),
+            (None, Some(w)) => Body::Weather(w),
+            (None, None) => Body::Bare(kind),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Body::Quake(_) => Kind::Earthquake,

@@ -19,7 +19,7 @@ use crate::model::{Body, Event, EventState, Kind, MsgType};
 /// and the event is known; `None` when `ev` stands as it came (it has facts, it is an alert, or
 /// alertd knows no event it refers to). A message's own facts always win over stored ones.
 pub fn with_stored_facts(ev: &Event, prior: Option<&EventState>) -> Option<Event> {
-    if ev.msg_type == MsgType::Alert || ev.quake().is_some() || ev.weather().is_some() {
+    if ev.msg_type == MsgType::Alert || ev.has_facts() {
         return None;
     }
     let prior = prior?;

@@ -28,14 +28,14 @@ impl Snapshot {
 /// earlier revision in `chain` that has them.
 pub fn facts<'a>(rev: &'a Revision, chain: &'a [Revision]) -> (Option<&'a Quake>, Option<&'a Weather>) {
     let own = rev.event.as_ref();
-    if let Some(ev) = own.filter(|e| e.quake().is_some() || e.weather().is_some()) {
+    if let Some(ev) = own.filter(|e| e.has_facts()) {
         return (ev.quake(), ev.weather());
     }
     chain
         .iter()
         .filter(|r| r.id < rev.id)
         .filter_map(|r| r.event.as_ref())
-        .find(|e| e.quake().is_some() || e.weather().is_some())
+        .find(|e| e.has_facts())
         .map(|e| (e.quake(), e.weather()))
         .unwrap_or((None, None))
 }
